@@ -1,0 +1,146 @@
+//! Typed configuration, read from an injectable source and validated as a whole.
+//!
+//! Each service builds its own config struct from the sections here plus its own variables,
+//! using one [`ConfigReader`]; a bad start reports every bad variable in one line
+//! ([`ConfigError`]) and exits with [`EXIT_CONFIG`]. Variable names follow the operators'
+//! runbook exactly.
+
+mod duration;
+mod reader;
+mod source;
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+pub use duration::parse_duration;
+pub use reader::{ConfigError, ConfigReader, VariableProblem};
+pub use source::{EnvSource, ProcessEnv};
+use url::Url;
+
+use crate::Secret;
+
+/// The exit status for a configuration error (`EX_CONFIG` of sysexits).
+pub const EXIT_CONFIG: i32 = 78;
+
+/// Where a service listens and what it calls its environment.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// The gRPC port (`GRPC_ADDR`).
+    pub grpc_addr: SocketAddr,
+    /// The HTTP admin port with `/health` and `/metrics` (`HTTP_ADDR`).
+    pub http_addr: SocketAddr,
+    /// A free-form name such as `prod` or `dev` (`APP_ENV`), reported by `/health`.
+    pub environment: String,
+    /// How long in-flight work may take to finish after SIGTERM (`SHUTDOWN_GRACE`).
+    pub shutdown_grace: Duration,
+}
+
+impl ServerSettings {
+    /// Reads `GRPC_ADDR`, `HTTP_ADDR`, `APP_ENV` and `SHUTDOWN_GRACE`.
+    pub fn read(reader: &mut ConfigReader<'_>) -> Self {
+        Self {
+            grpc_addr: reader.socket_addr_or("GRPC_ADDR", "0.0.0.0:50051"),
+            http_addr: reader.socket_addr_or("HTTP_ADDR", "0.0.0.0:8080"),
+            environment: reader.string_or("APP_ENV", "development"),
+            shutdown_grace: reader.duration_or("SHUTDOWN_GRACE", Duration::from_secs(25)),
+        }
+    }
+}
+
+/// How to reach Redis.
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    /// `redis://`, `rediss://` or `redis+unix://` URL (`REDIS_URL` or `REDIS_URL_FILE`); it may
+    /// hold a password, so it is a secret.
+    pub url: Secret<String>,
+}
+
+impl RedisSettings {
+    /// Reads `REDIS_URL` (or `REDIS_URL_FILE`), which is required.
+    pub fn read(reader: &mut ConfigReader<'_>) -> Self {
+        let url = reader.required_secret("REDIS_URL");
+        if !url.expose().is_empty() && redis::parse_redis_url(url.expose()).is_none() {
+            // The URL is not quoted: it may carry a password.
+            reader.problem(
+                "REDIS_URL",
+                "is not a redis://, rediss:// or redis+unix:// URL",
+            );
+        }
+        Self { url }
+    }
+}
+
+/// The Salesforce org and the integration user's JWT bearer credentials.
+#[derive(Debug, Clone)]
+pub struct SalesforceSettings {
+    /// The token endpoint's host (`SF_LOGIN_URL`), e.g. `https://login.salesforce.com`.
+    pub login_url: Url,
+    /// The connected app's consumer key (`SF_CLIENT_ID`), the JWT `iss`.
+    pub client_id: String,
+    /// The integration user (`SF_USERNAME`), the JWT `sub`.
+    pub username: String,
+    /// The RSA private key, PKCS#1 or PKCS#8 PEM (`SF_PRIVATE_KEY_PATH`). Re-read whenever a
+    /// token is minted, so a rotated key needs no restart.
+    pub private_key_path: PathBuf,
+    /// The JWT `aud` (`SF_AUDIENCE`); defaults from the login host.
+    pub audience: String,
+    /// The REST API version without the `v` (`SF_API_VERSION`), e.g. `66.0`.
+    pub api_version: String,
+    /// The deadline of every call to Salesforce (`SF_HTTP_TIMEOUT`).
+    pub http_timeout: Duration,
+}
+
+impl SalesforceSettings {
+    /// Reads the `SF_*` variables both services need.
+    pub fn read(reader: &mut ConfigReader<'_>) -> Self {
+        let login_url = reader.required_url("SF_LOGIN_URL");
+        let client_id = reader.required("SF_CLIENT_ID");
+        let username = reader.required("SF_USERNAME");
+        let private_key_path = reader.required_file("SF_PRIVATE_KEY_PATH");
+        let audience = reader
+            .optional("SF_AUDIENCE")
+            .unwrap_or_else(|| default_audience(&login_url).to_owned());
+        let api_version = reader.string_or("SF_API_VERSION", "66.0");
+        if !is_api_version(&api_version) {
+            reader.problem(
+                "SF_API_VERSION",
+                format!("must look like 66.0, not {api_version:?}"),
+            );
+        }
+        let http_timeout = reader.duration_or("SF_HTTP_TIMEOUT", Duration::from_secs(15));
+        Self {
+            login_url,
+            client_id,
+            username,
+            private_key_path,
+            audience,
+            api_version,
+            http_timeout,
+        }
+    }
+}
+
+/// The JWT audience Salesforce expects for a login host: sandboxes and scratch orgs use
+/// `test.salesforce.com` whatever host the token is posted to.
+pub fn default_audience(login_url: &Url) -> &'static str {
+    let host = login_url.host_str().unwrap_or_default();
+    if host == "test.salesforce.com" || host.ends_with(".sandbox.my.salesforce.com") {
+        "https://test.salesforce.com"
+    } else {
+        "https://login.salesforce.com"
+    }
+}
+
+fn is_api_version(text: &str) -> bool {
+    match text.split_once('.') {
+        Some((major, minor)) => {
+            !major.is_empty()
+                && !minor.is_empty()
+                && major.bytes().all(|b| b.is_ascii_digit())
+                && minor.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;
