@@ -2,7 +2,14 @@
 //! server, gRPC health and reflection, the Redis connection, and the Salesforce clients (OAuth
 //! 2.0 JWT bearer flow and REST).
 
+pub mod admin;
 pub mod config;
+pub mod grpc;
+pub mod http_client;
+pub mod redis_store;
+pub mod salesforce;
 mod secret;
+pub mod shutdown;
+pub mod telemetry;
 
 pub use secret::{REDACTED, Secret};

@@ -1,0 +1,10 @@
+//! The Salesforce clients both services use: the OAuth 2.0 JWT bearer flow ([`JwtBearer`])
+//! and a small REST client ([`RestClient`]), plus record ids ([`SalesforceId`]).
+
+mod auth;
+mod id;
+mod rest;
+
+pub use auth::{AuthError, JwtBearer, OAuthErrorKind, Session};
+pub use id::{IdError, SalesforceId};
+pub use rest::{ApiError, ApiUsage, LIMIT_INFO_HEADER, QueryResult, RestClient, RestError};
