@@ -1,1 +1,26 @@
-fn main() {}
+//! The `fulfillment` binary: configuration, telemetry, assembly, serve until SIGTERM, drain.
+
+use std::process::ExitCode;
+
+use bridge_runtime::{config::ProcessEnv, http_client, process, serve, shutdown, telemetry};
+use fulfillment::{config::FulfillmentConfig, server};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    http_client::install_crypto_provider();
+    let config = match FulfillmentConfig::from_env(&ProcessEnv) {
+        Ok(config) => config,
+        Err(err) => return process::config_error("fulfillment", &err),
+    };
+    telemetry::init(&config.telemetry);
+    tracing::info!(config = ?config, "Starting fulfillment");
+
+    process::finished("fulfillment", run(config).await)
+}
+
+async fn run(config: FulfillmentConfig) -> anyhow::Result<()> {
+    let shutdown = shutdown::on_termination_signal()?;
+    let ports = server::assemble(&config).await?;
+    serve::run(ports, shutdown, config.server.shutdown_grace).await?;
+    Ok(())
+}

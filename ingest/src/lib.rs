@@ -1,1 +1,5 @@
-//! placeholder
+//! The ingest service: subscribes to the Salesforce Pub/Sub API and hands each approved Order
+//! to the fulfillment service, keeping its replay cursor in Redis.
+
+pub mod config;
+pub mod server;

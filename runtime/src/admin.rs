@@ -78,8 +78,11 @@ pub async fn serve(
     state: AdminState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let address: Option<SocketAddr> = listener.local_addr().ok();
-    tracing::info!(address = ?address, "Admin HTTP server listening");
+    let address = listener
+        .local_addr()
+        .map(|address: SocketAddr| address.to_string())
+        .unwrap_or_default();
+    tracing::info!(address = %address, "Admin HTTP server listening");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await

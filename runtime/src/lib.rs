@@ -6,9 +6,11 @@ pub mod admin;
 pub mod config;
 pub mod grpc;
 pub mod http_client;
+pub mod process;
 pub mod redis_store;
 pub mod salesforce;
 mod secret;
+pub mod serve;
 pub mod shutdown;
 pub mod telemetry;
 

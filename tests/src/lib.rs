@@ -2,10 +2,15 @@
 //!
 //! It holds what a test needs from the machine rather than from our code: a private
 //! `redis-server` per test ([`RedisServer`]), so tests never touch a shared Redis, never collide
-//! on a port, and can run in parallel; and RSA keys made at test time ([`TestKeys`]).
+//! on a port, and can run in parallel; RSA keys made at test time ([`TestKeys`]); and service binaries run as child processes
+//! whose log lines a test can wait for ([`ServiceProcess`]).
 
+mod http;
 mod keys;
+mod process;
 mod redis_server;
 
+pub use http::http_get;
 pub use keys::TestKeys;
+pub use process::{ServiceProcess, workspace_binary};
 pub use redis_server::{Persistence, RedisServer, RedisServerError};

@@ -119,6 +119,59 @@ impl SalesforceSettings {
     }
 }
 
+/// How callers of a service's RPCs are authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerAuth {
+    /// Bearer tokens from a file of `name:token` lines (`<PREFIX>_AUTH_TOKENS_FILE`).
+    TokensFile(PathBuf),
+    /// No authentication, chosen explicitly with `<PREFIX>_AUTH=disabled`.
+    Disabled,
+}
+
+impl CallerAuth {
+    /// Reads `<prefix>_AUTH_TOKENS_FILE` or `<prefix>_AUTH=disabled`; one of them is required,
+    /// so a service never runs open by accident.
+    pub fn read(reader: &mut ConfigReader<'_>, prefix: &str) -> Self {
+        let file_var = format!("{prefix}_AUTH_TOKENS_FILE");
+        let switch_var = format!("{prefix}_AUTH");
+        let disabled = match reader.optional(&switch_var) {
+            None => false,
+            Some(value) if value.eq_ignore_ascii_case("disabled") => true,
+            Some(value) => {
+                reader.problem(
+                    &switch_var,
+                    format!("may only be \"disabled\", not {value:?}"),
+                );
+                false
+            }
+        };
+        match (reader.optional(&file_var), disabled) {
+            (Some(_), true) => {
+                reader.problem(
+                    &switch_var,
+                    format!("is disabled but {file_var} is set; choose one"),
+                );
+                Self::Disabled
+            }
+            (Some(path), false) => Self::TokensFile(
+                reader
+                    .readable_file(&file_var, Some(path))
+                    .unwrap_or_default(),
+            ),
+            (None, true) => Self::Disabled,
+            (None, false) => {
+                reader.problem(
+                    &file_var,
+                    format!(
+                        "is required (or set {switch_var}=disabled to run without authentication)"
+                    ),
+                );
+                Self::Disabled
+            }
+        }
+    }
+}
+
 /// The JWT audience Salesforce expects for a login host: sandboxes and scratch orgs use
 /// `test.salesforce.com` whatever host the token is posted to.
 pub fn default_audience(login_url: &Url) -> &'static str {

@@ -1,0 +1,116 @@
+//! Runs one service process: the gRPC port, the admin HTTP port and readiness, until the
+//! shutdown token is cancelled, then drains within the grace period.
+//!
+//! Both listeners are bound by the caller (tests bind port 0 and connect at once), so this
+//! never races for a port.
+
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::service::RoutesBuilder;
+use tonic_health::server::HealthReporter;
+
+use crate::{admin::AdminState, grpc::follow_readiness, redis_store::RedisProbe};
+
+/// Why a service stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A port could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address asked for.
+        address: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The gRPC server failed.
+    #[error("the gRPC server failed: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+    /// The admin server failed.
+    #[error("the admin HTTP server failed: {0}")]
+    Admin(std::io::Error),
+}
+
+/// Binds a TCP listener, naming the address on failure.
+pub async fn bind(address: std::net::SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| ServeError::Bind {
+            address: address.to_string(),
+            source,
+        })
+}
+
+/// Everything one process serves.
+pub struct ServicePorts {
+    /// The bound gRPC listener.
+    pub grpc: TcpListener,
+    /// The bound admin HTTP listener.
+    pub admin: TcpListener,
+    /// The gRPC routes: the service itself plus health and reflection.
+    pub routes: RoutesBuilder,
+    /// The health reporter of those routes.
+    pub health: HealthReporter,
+    /// The full gRPC name whose health is the readiness answer.
+    pub readiness_service: &'static str,
+    /// What `/health` reports.
+    pub admin_state: AdminState,
+    /// The Redis connection readiness follows.
+    pub redis: RedisProbe,
+}
+
+/// Serves `ports` until `shutdown`, then gives in-flight calls up to `grace` to finish.
+pub async fn run(
+    ports: ServicePorts,
+    shutdown: CancellationToken,
+    grace: Duration,
+) -> Result<(), ServeError> {
+    let grpc_address = ports
+        .grpc
+        .local_addr()
+        .map(|address| address.to_string())
+        .unwrap_or_default();
+    let readiness = tokio::spawn(follow_readiness(
+        ports.health,
+        ports.readiness_service,
+        ports.redis,
+        shutdown.clone(),
+    ));
+    let admin = tokio::spawn(crate::admin::serve(
+        ports.admin,
+        ports.admin_state,
+        shutdown.clone(),
+    ));
+
+    tracing::info!(address = %grpc_address, service = ports.readiness_service, "gRPC server listening");
+    // Once shutdown begins the server stops accepting and waits for in-flight calls; the grace
+    // period bounds that wait so the process always ends before Kubernetes kills it.
+    let stopped = shutdown.clone();
+    let grpc = tonic::transport::Server::builder()
+        .add_routes(ports.routes.routes())
+        .serve_with_incoming_shutdown(
+            TcpListenerStream::new(ports.grpc),
+            stopped.cancelled_owned(),
+        );
+    let mut grpc = std::pin::pin!(grpc);
+    let result = tokio::select! {
+        result = &mut grpc => result.map_err(ServeError::from),
+        () = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("In-flight calls did not finish within the grace period");
+            Ok(())
+        }
+    };
+
+    let _ = readiness.await;
+    match admin.await {
+        Ok(Err(err)) => return Err(ServeError::Admin(err)),
+        Ok(Ok(())) | Err(_) => {}
+    }
+    tracing::info!("Stopped");
+    result
+}
