@@ -1,6 +1,11 @@
 //! The `fulfillment` binary as operators run it: a bad environment is refused in one line, and
 //! a good one serves health and the admin port until SIGTERM.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test's helpers fail loudly on broken set-up"
+)]
+
 use std::{collections::HashMap, path::Path, time::Duration};
 
 use bridge_tests::{RedisServer, ServiceProcess, http_get};

@@ -1,6 +1,11 @@
 //! The `ingest` binary as operators run it: with `SF_EVENTS_ENABLED=false` it needs no
 //! Salesforce settings, says that it subscribes to nothing, and serves health until SIGTERM.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test's helpers fail loudly on broken set-up"
+)]
+
 use std::{collections::HashMap, path::Path, time::Duration};
 
 use bridge_tests::{RedisServer, ServiceProcess, http_get};

@@ -2,6 +2,11 @@
 //! Salesforce's proto (field numbers and wire types), and the generated client and server
 //! talking over a real socket.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test's helpers fail loudly on broken set-up"
+)]
+
 use std::pin::Pin;
 
 use bridge_proto::eventbus::v1::{

@@ -96,10 +96,10 @@ fn kind_from_sources(error: &(dyn StdError + 'static)) -> TransportKind {
                 _ => {}
             }
         }
-        if let Some(hyper_error) = current.downcast_ref::<hyper::Error>() {
-            if hyper_error.is_incomplete_message() || hyper_error.is_canceled() {
-                return TransportKind::ConnectionReset;
-            }
+        if let Some(hyper_error) = current.downcast_ref::<hyper::Error>()
+            && (hyper_error.is_incomplete_message() || hyper_error.is_canceled())
+        {
+            return TransportKind::ConnectionReset;
         }
         source = current.source();
     }

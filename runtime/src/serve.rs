@@ -107,9 +107,8 @@ pub async fn run(
     };
 
     let _ = readiness.await;
-    match admin.await {
-        Ok(Err(err)) => return Err(ServeError::Admin(err)),
-        Ok(Ok(())) | Err(_) => {}
+    if let Ok(Err(err)) = admin.await {
+        return Err(ServeError::Admin(err));
     }
     tracing::info!("Stopped");
     result

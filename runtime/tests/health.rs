@@ -1,6 +1,11 @@
 //! `/health`, `/metrics` and gRPC readiness against a private Redis that the test stops and
 //! starts again.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test's helpers fail loudly on broken set-up"
+)]
+
 use std::time::{Duration, Instant};
 
 use bridge_runtime::{

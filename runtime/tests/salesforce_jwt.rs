@@ -2,6 +2,11 @@
 //! endpoint and REST API, served over a real socket. The fake verifies each assertion's RS256
 //! signature with the public key, as Salesforce does with the connected app's certificate.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test's helpers fail loudly on broken set-up"
+)]
+
 use std::{
     collections::HashSet,
     sync::{
@@ -123,7 +128,8 @@ async fn token(State(org): State<Arc<FakeOrg>>, Form(form): Form<TokenForm>) -> 
     .into_response()
 }
 
-fn check_bearer(org: &FakeOrg, headers: &HeaderMap) -> Result<(), Response> {
+/// The 401 Salesforce gives for an unknown or expired token, if this one is.
+fn session_refusal(org: &FakeOrg, headers: &HeaderMap) -> Option<Response> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -132,17 +138,15 @@ fn check_bearer(org: &FakeOrg, headers: &HeaderMap) -> Result<(), Response> {
         .to_owned();
     let known = org.issued.lock().unwrap().contains(&token);
     if !known || org.expired.lock().unwrap().contains(&token) {
-        return Err((
-            StatusCode::UNAUTHORIZED,
-            Json(json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])),
-        )
-            .into_response());
+        let body =
+            json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]);
+        return Some((StatusCode::UNAUTHORIZED, Json(body)).into_response());
     }
-    Ok(())
+    None
 }
 
 async fn query(State(org): State<Arc<FakeOrg>>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = check_bearer(&org, &headers) {
+    if let Some(refusal) = session_refusal(&org, &headers) {
         return refusal;
     }
     (
@@ -166,7 +170,7 @@ async fn update_order(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Err(refusal) = check_bearer(&org, &headers) {
+    if let Some(refusal) = session_refusal(&org, &headers) {
         return refusal;
     }
     assert_eq!(id, "801xx000003GZ0nAAG");

@@ -162,20 +162,20 @@ impl RedisServer {
     fn wait_until_ready(&mut self) -> Result<(), RedisServerError> {
         let deadline = Instant::now() + START_DEADLINE;
         loop {
-            if let Ok(reply) = self.command(&["PING"]) {
-                if reply.starts_with(b"+PONG") {
-                    return Ok(());
-                }
-                // Still loading its AOF: retry.
+            // A reply other than PONG means it is still loading its AOF: ask again.
+            if let Ok(reply) = self.command(&["PING"])
+                && reply.starts_with(b"+PONG")
+            {
+                return Ok(());
             }
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    self.child = None;
-                    return Err(RedisServerError::Start(format!(
-                        "exited with {status}; see {}",
-                        log_path(self.dir.path()).display()
-                    )));
-                }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                self.child = None;
+                return Err(RedisServerError::Start(format!(
+                    "exited with {status}; see {}",
+                    log_path(self.dir.path()).display()
+                )));
             }
             if Instant::now() > deadline {
                 self.kill();

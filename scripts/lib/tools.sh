@@ -1,0 +1,41 @@
+# Installs, when missing, the tools the tests and CI use. Sourced by scripts/test and .ci/run.
+# Everything project-local goes under .tools/ (ignored by git); system packages come from apt.
+
+TOOLS_DIR="${TOOLS_DIR:-$(pwd)/.tools}"
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else say "need root to run: $*"; return 1
+  fi
+}
+
+apt_install() {
+  if ! command -v apt-get >/dev/null 2>&1; then
+    say "apt-get not found: install $* yourself"; return 1
+  fi
+  if [ -z "${APT_UPDATED:-}" ]; then
+    as_root apt-get update -qq >/dev/null
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_redis() {
+  if [ -n "${REDIS_SERVER_BIN:-}" ] && [ -x "$REDIS_SERVER_BIN" ]; then return 0; fi
+  if command -v redis-server >/dev/null 2>&1; then return 0; fi
+  say "installing redis-server"
+  apt_install redis-server
+  command -v redis-server >/dev/null 2>&1
+}
+
+ensure_buf() {
+  BUF="$TOOLS_DIR/node/node_modules/.bin/buf"
+  if [ -x "$BUF" ]; then return 0; fi
+  say "installing buf"
+  mkdir -p "$TOOLS_DIR/node"
+  (cd "$TOOLS_DIR/node" && npm install --silent --no-audit --no-fund @bufbuild/buf@1 >/dev/null)
+  [ -x "$BUF" ]
+}
