@@ -1,5 +1,7 @@
 //! The `fulfillment` binary: configuration, telemetry, assembly, serve until SIGTERM, drain.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use bridge_runtime::{config::ProcessEnv, http_client, process, serve, shutdown, telemetry};

@@ -4,6 +4,8 @@
 //! package is reached through one module, and [`FILE_DESCRIPTOR_SET`] carries every file's
 //! descriptor so the services can offer server reflection (grpcurl needs no proto files).
 
+#![forbid(unsafe_code)]
+
 /// `fulfillment.v1`: the Fulfill API.
 pub mod fulfillment {
     /// Version 1 of the package.

@@ -2,6 +2,8 @@
 //! server, gRPC health and reflection, the Redis connection, and the Salesforce clients (OAuth
 //! 2.0 JWT bearer flow and REST).
 
+#![forbid(unsafe_code)]
+
 pub mod admin;
 pub mod config;
 pub mod grpc;

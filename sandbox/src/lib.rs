@@ -4,6 +4,8 @@
 //! The emulators are not built yet. [`missing`] lists what the demo still needs, so the
 //! README's first command says so plainly instead of pretending to work.
 
+#![forbid(unsafe_code)]
+
 /// What `sandbox demo` needs that does not exist yet, one entry a line.
 pub fn missing() -> &'static [&'static str] {
     &[

@@ -1,6 +1,8 @@
 //! The `sandbox` binary: `sandbox demo` runs the whole path on loopback; `sandbox serve` runs
 //! only the emulators.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 /// `EX_UNAVAILABLE` of sysexits: the demo cannot run yet.

@@ -5,6 +5,8 @@
 //! on a port, and can run in parallel; RSA keys made at test time ([`TestKeys`]); and service binaries run as child processes
 //! whose log lines a test can wait for ([`ServiceProcess`]).
 
+#![forbid(unsafe_code)]
+
 mod http;
 mod keys;
 mod process;
