@@ -6,6 +6,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod salesforce;
+pub mod whmcs;
+
 /// What `sandbox demo` needs that does not exist yet, one entry a line.
 pub fn missing() -> &'static [&'static str] {
     &[

@@ -1,0 +1,1 @@
+//! The Salesforce emulator: OAuth 2.0 JWT bearer token endpoint and the REST API on loopback.

@@ -1,0 +1,1 @@
+//! The WHMCS emulator: `includes/api.php` on loopback, faithful to the real API, quirks included.
