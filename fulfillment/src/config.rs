@@ -14,15 +14,16 @@ use bridge_runtime::{
 };
 use url::Url;
 
+use crate::whmcs::WhmcsCredentials;
+
 /// How to reach the WHMCS API.
 #[derive(Debug, Clone)]
 pub struct WhmcsSettings {
     /// The `includes/api.php` URL (`WHMCS_API_URL`).
     pub api_url: Url,
-    /// API credential identifier (`WHMCS_API_IDENTIFIER`).
-    pub identifier: Secret<String>,
-    /// API credential secret (`WHMCS_API_SECRET` or `WHMCS_API_SECRET_FILE`).
-    pub secret: Secret<String>,
+    /// API credentials (`WHMCS_API_IDENTIFIER`, `WHMCS_API_SECRET`), or the legacy admin
+    /// login (`WHMCS_API_USERNAME`, `WHMCS_API_PASSWORD`; WHMCS receives its MD5).
+    pub credentials: WhmcsCredentials,
     /// Optional access key that bypasses the IP allow-list (`WHMCS_API_ACCESS_KEY`).
     pub access_key: Option<Secret<String>>,
     /// The gateway used when neither the pay method nor the client names one
@@ -70,8 +71,7 @@ impl FulfillmentConfig {
         let salesforce = SalesforceSettings::read(&mut reader);
         let whmcs = WhmcsSettings {
             api_url: reader.required_url("WHMCS_API_URL"),
-            identifier: reader.required_secret("WHMCS_API_IDENTIFIER"),
-            secret: reader.required_secret("WHMCS_API_SECRET"),
+            credentials: read_credentials(&mut reader),
             access_key: reader.optional_secret("WHMCS_API_ACCESS_KEY"),
             default_payment_method: reader.optional("WHMCS_DEFAULT_PAYMENT_METHOD"),
             send_email: reader.bool_or("WHMCS_SEND_EMAIL", true),
@@ -112,6 +112,43 @@ impl FulfillmentConfig {
     }
 }
 
+/// One credential style, never both: API credentials when `WHMCS_API_IDENTIFIER` is set, the
+/// admin login when `WHMCS_API_USERNAME` is.
+fn read_credentials(reader: &mut ConfigReader<'_>) -> WhmcsCredentials {
+    let identifier = reader.optional_secret("WHMCS_API_IDENTIFIER");
+    let username = reader.optional_secret("WHMCS_API_USERNAME");
+    match (identifier, username) {
+        (Some(identifier), None) => WhmcsCredentials::ApiCredential {
+            identifier,
+            secret: reader.required_secret("WHMCS_API_SECRET"),
+        },
+        (None, Some(username)) => WhmcsCredentials::AdminLogin {
+            username,
+            password: reader.required_secret("WHMCS_API_PASSWORD"),
+        },
+        (Some(identifier), Some(_)) => {
+            reader.problem(
+                "WHMCS_API_USERNAME",
+                "is set together with WHMCS_API_IDENTIFIER; choose one credential style",
+            );
+            WhmcsCredentials::ApiCredential {
+                identifier,
+                secret: Secret::default(),
+            }
+        }
+        (None, None) => {
+            reader.problem(
+                "WHMCS_API_IDENTIFIER",
+                "is required (with WHMCS_API_SECRET), or WHMCS_API_USERNAME with WHMCS_API_PASSWORD",
+            );
+            WhmcsCredentials::ApiCredential {
+                identifier: Secret::default(),
+                secret: Secret::default(),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -132,7 +169,6 @@ mod tests {
                 "SF_PRIVATE_KEY_PATH",
                 "WHMCS_API_URL",
                 "WHMCS_API_IDENTIFIER",
-                "WHMCS_API_SECRET",
                 "FULFILLMENT_AUTH_TOKENS_FILE",
             ]
         );
@@ -165,7 +201,10 @@ mod tests {
 
         let config = FulfillmentConfig::from_env(&env).expect("valid");
 
-        assert_eq!(config.whmcs.secret.expose(), "s3cr3t-from-file");
+        let WhmcsCredentials::ApiCredential { secret, .. } = &config.whmcs.credentials else {
+            panic!("API credentials expected");
+        };
+        assert_eq!(secret.expose(), "s3cr3t-from-file");
         assert_eq!(config.whmcs.order_timeout, Duration::from_secs(90));
         assert_eq!(config.auth, CallerAuth::Disabled);
         assert_eq!(
