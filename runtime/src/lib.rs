@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod caller_auth;
 pub mod config;
 pub mod grpc;
 pub mod http_client;
