@@ -61,5 +61,6 @@ pub async fn assemble(config: &IngestConfig) -> Result<ServicePorts, StartError>
         readiness_service: SERVICE_NAME,
         admin_state,
         redis,
+        background: tokio_util::task::TaskTracker::new(),
     })
 }

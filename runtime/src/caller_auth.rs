@@ -182,19 +182,27 @@ fn read_tokens(path: &Path) -> Result<(Entries, Option<SystemTime>), TokensFileE
 #[derive(Clone)]
 pub struct Authenticator {
     tokens: Option<Arc<CallerTokens>>,
+    domain: &'static str,
 }
 
 impl Authenticator {
     /// From the service's configuration. With `…_AUTH=disabled` every call is let through
     /// as `anonymous`, and a warning says so.
-    pub fn from_config(auth: &CallerAuth) -> Result<Self, TokensFileError> {
+    ///
+    /// Refusals carry a `google.rpc.ErrorInfo` in the service's error `domain` (e.g.
+    /// `fulfillment.bridge`).
+    pub fn from_config(auth: &CallerAuth, domain: &'static str) -> Result<Self, TokensFileError> {
         match auth {
             CallerAuth::TokensFile(path) => Ok(Self {
                 tokens: Some(Arc::new(CallerTokens::load(path)?)),
+                domain,
             }),
             CallerAuth::Disabled => {
                 tracing::warn!("Authentication is disabled: every caller is accepted");
-                Ok(Self { tokens: None })
+                Ok(Self {
+                    tokens: None,
+                    domain,
+                })
             }
         }
     }
@@ -211,6 +219,7 @@ impl Authenticator {
         };
         let Some(presented) = bearer_token(request.metadata()) else {
             return Err(refusal(
+                self.domain,
                 "MISSING_CREDENTIALS",
                 "an authorization: Bearer <token> header is required",
             ));
@@ -221,6 +230,7 @@ impl Authenticator {
                 Ok(request)
             }
             None => Err(refusal(
+                self.domain,
                 "UNKNOWN_CREDENTIALS",
                 "the bearer token is not known",
             )),
@@ -234,11 +244,11 @@ fn bearer_token(metadata: &MetadataMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
 }
 
-fn refusal(reason: &str, message: &str) -> Status {
+fn refusal(domain: &str, reason: &str, message: &str) -> Status {
     use tonic_types::{ErrorDetails, StatusExt};
     let details = ErrorDetails::with_error_info(
         reason,
-        "auth.bridge",
+        domain,
         std::collections::HashMap::<String, String>::new(),
     );
     Status::with_error_details(tonic::Code::Unauthenticated, message, details)
@@ -270,8 +280,11 @@ mod tests {
     fn known_tokens_name_their_caller_and_others_are_refused() {
         let file =
             tokens_file("# callers\ningest:tok-ingest-123\n\nbilling-portal : tok-portal-456\n");
-        let auth =
-            Authenticator::from_config(&CallerAuth::TokensFile(file.path().to_owned())).unwrap();
+        let auth = Authenticator::from_config(
+            &CallerAuth::TokensFile(file.path().to_owned()),
+            "test.bridge",
+        )
+        .unwrap();
 
         let request = auth
             .check(request_with(Some("Bearer tok-portal-456")))
@@ -301,7 +314,7 @@ mod tests {
 
     #[test]
     fn disabled_authentication_lets_everyone_in_as_anonymous() {
-        let auth = Authenticator::from_config(&CallerAuth::Disabled).unwrap();
+        let auth = Authenticator::from_config(&CallerAuth::Disabled, "test.bridge").unwrap();
         let request = auth.check(request_with(None)).unwrap();
         assert_eq!(Caller::of(&request), "anonymous");
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tonic::service::RoutesBuilder;
 use tonic_health::server::HealthReporter;
 
@@ -59,6 +59,9 @@ pub struct ServicePorts {
     pub admin_state: AdminState,
     /// The Redis connection readiness follows.
     pub redis: RedisProbe,
+    /// Work that outlives the RPC that started it (a Fulfill run whose caller gave up); the
+    /// drain waits for it too.
+    pub background: TaskTracker,
 }
 
 /// Serves `ports` until `shutdown`, then gives in-flight calls up to `grace` to finish.
@@ -94,14 +97,21 @@ pub async fn run(
             TcpListenerStream::new(ports.grpc),
             stopped.cancelled_owned(),
         );
-    let mut grpc = std::pin::pin!(grpc);
+    let background = ports.background;
+    let served = async {
+        let result = grpc.await.map_err(ServeError::from);
+        background.close();
+        background.wait().await;
+        result
+    };
+    let mut served = std::pin::pin!(served);
     let result = tokio::select! {
-        result = &mut grpc => result.map_err(ServeError::from),
+        result = &mut served => result,
         () = async {
             shutdown.cancelled().await;
             tokio::time::sleep(grace).await;
         } => {
-            tracing::warn!("In-flight calls did not finish within the grace period");
+            tracing::warn!("In-flight work did not finish within the grace period");
             Ok(())
         }
     };
