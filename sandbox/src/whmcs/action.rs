@@ -7,7 +7,7 @@ use super::{
     NumberStyle, accounts, catalog,
     form::Params,
     json::{Json, map},
-    orders,
+    order_list, orders,
     state::World,
 };
 
@@ -117,8 +117,8 @@ pub(crate) fn run(action: Action, world: &mut World, call: &Call<'_>) -> Json {
         Action::PendingOrder => orders::pending_order(world, call),
         Action::FraudOrder => orders::fraud_order(world, call),
         Action::DeleteOrder => orders::delete_order(world, call),
-        Action::GetOrders => orders::get_orders(world, call),
-        Action::GetOrderStatuses => orders::get_order_statuses(world, call),
+        Action::GetOrders => order_list::get_orders(world, call),
+        Action::GetOrderStatuses => order_list::get_order_statuses(world, call),
         Action::GetClientsDetails => accounts::get_clients_details(world, call),
         Action::GetClientsProducts => accounts::get_clients_products(world, call),
         Action::GetPayMethods => accounts::get_pay_methods(world, call),

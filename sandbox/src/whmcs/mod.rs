@@ -14,12 +14,14 @@ mod accounts;
 mod action;
 mod auth;
 mod catalog;
+mod clock;
 mod conn;
 mod cycle;
 mod faults;
 mod form;
 mod json;
 mod options;
+mod order_list;
 mod orders;
 mod reply;
 mod server;
@@ -95,6 +97,7 @@ impl WhmcsEmulator {
             calls: Mutex::new(Vec::new()),
             faults: Mutex::new(FaultBook::default()),
             gate: Mutex::new(Gatekeeper::default()),
+            role: Mutex::new(None),
             shutdown: shutdown.clone(),
         });
 
@@ -202,6 +205,15 @@ impl WhmcsEmulator {
     /// Disarms every injected fault.
     pub fn clear_faults(&self) {
         lock(&self.shared().faults).clear();
+    }
+
+    /// Limits the API credential's role to these actions (any spelling WHMCS accepts); others
+    /// get `Invalid Permissions`. `None` allows every action again. Admin logins are not
+    /// limited by roles.
+    pub fn restrict_actions(&self, allowed: Option<&[&str]>) {
+        let allowed =
+            allowed.map(|names| names.iter().map(|name| normalise_action(name)).collect());
+        *lock(&self.shared().role) = allowed;
     }
 
     /// Lifts every login ban and forgets counted login failures.

@@ -3,6 +3,7 @@
 //! answer in the format asked for.
 
 use std::{
+    collections::BTreeSet,
     net::IpAddr,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Duration,
@@ -41,6 +42,8 @@ pub(crate) struct Shared {
     pub(crate) calls: Mutex<Vec<RecordedCall>>,
     pub(crate) faults: Mutex<FaultBook>,
     pub(crate) gate: Mutex<Gatekeeper>,
+    /// The API role of the credential: the normalised actions it may call (`None`: all).
+    pub(crate) role: Mutex<Option<BTreeSet<String>>>,
     /// Turns `true` when the emulator shuts down.
     pub(crate) shutdown: watch::Receiver<bool>,
 }
@@ -210,6 +213,17 @@ fn decide(shared: &Shared, params: &Params, action_name: &str, caller: IpAddr) -
 
     if action_name.is_empty() {
         return refuse(400, "Empty action request".into(), early);
+    }
+    if mode == AuthMode::Credential
+        && lock(&shared.role)
+            .as_ref()
+            .is_some_and(|allowed| !allowed.contains(action_name))
+    {
+        return refuse(
+            403,
+            format!("Invalid Permissions: API action \"{action_name}\" is not allowed"),
+            early,
+        );
     }
     let Some(action) = Action::from_name(action_name) else {
         return match mode {

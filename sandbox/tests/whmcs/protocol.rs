@@ -317,3 +317,68 @@ async fn shutdown_and_drop_stop_the_server() {
         tokio::task::yield_now().await;
     }
 }
+
+#[tokio::test]
+async fn get_works_and_the_body_wins_over_the_query() {
+    let emulator = WhmcsEmulator::start().await.expect("started");
+    let query = format!(
+        "action=WhmcsDetails&identifier={}&secret={}&responsetype=json",
+        emulator.identifier(),
+        emulator.secret()
+    );
+    let got = read(
+        http()
+            .get(format!("{}?{query}", emulator.api_url()))
+            .send()
+            .await
+            .expect("an answer"),
+    )
+    .await;
+    assert_eq!(got.json()["whmcs"]["version"], "8.7.2");
+
+    // The body's action replaces the query's.
+    let merged = read(
+        http()
+            .post(format!("{}?{query}", emulator.api_url()))
+            .form(&[("action", "GetPaymentMethods")])
+            .send()
+            .await
+            .expect("an answer"),
+    )
+    .await;
+    assert_eq!(merged.json()["totalresults"], "3", "{}", merged.body);
+    assert_eq!(emulator.calls()[1].action, "getpaymentmethods");
+}
+
+#[tokio::test]
+async fn an_api_role_limits_the_actions_of_the_credential() {
+    let emulator = WhmcsEmulator::start().await.expect("started");
+    emulator.restrict_actions(Some(&["GetOrders"]));
+    assert_eq!(call(&emulator, "GetOrders", &[]).await.status, 200);
+    let refused = call(&emulator, "AddOrder", &[]).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        refused.json()["message"],
+        "Invalid Permissions: API action \"addorder\" is not allowed"
+    );
+    assert!(
+        refused.body.contains(r#"\u0022addorder\u0022"#),
+        "{}",
+        refused.body
+    );
+    emulator.restrict_actions(None);
+    assert_eq!(call(&emulator, "AddOrder", &[]).await.status, 200);
+}
+
+#[tokio::test]
+async fn latency_is_added_to_every_answer() {
+    let emulator = WhmcsEmulator::start_with(WhmcsOptions {
+        latency: Duration::from_millis(300),
+        ..WhmcsOptions::default()
+    })
+    .await
+    .expect("started");
+    let started = Instant::now();
+    assert_eq!(call(&emulator, "WhmcsDetails", &[]).await.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
