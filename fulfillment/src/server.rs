@@ -33,10 +33,10 @@ pub const SERVICE_NAME: &str = "fulfillment.v1.FulfillmentService";
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// `REDIS_URL` could not be used.
-    #[error("REDIS_URL cannot be used: {0}")]
+    #[error("REDIS_URL cannot be used")]
     Redis(#[from] redis::RedisError),
     /// The HTTP client could not be built.
-    #[error("the HTTP client could not be built: {0}")]
+    #[error("the HTTP client could not be built")]
     Http(#[from] reqwest::Error),
     /// The tokens file could not be used.
     #[error(transparent)]

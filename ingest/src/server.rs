@@ -20,7 +20,7 @@ pub const SERVICE_NAME: &str = "ingest.v1.IngestService";
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// `REDIS_URL` could not be used.
-    #[error("REDIS_URL cannot be used: {0}")]
+    #[error("REDIS_URL cannot be used")]
     Redis(#[from] redis::RedisError),
     /// Reflection could not be built.
     #[error(transparent)]

@@ -64,30 +64,62 @@ pub enum TokensFileError {
     },
 }
 
+/// The longest token accepted, so tokens can be compared in constant time over a fixed width.
+const MAX_TOKEN_LEN: usize = 256;
+
 /// The callers of a tokens file: `(name, token)` in file order.
 type Entries = Vec<(String, Secret<String>)>;
 
+/// What identifies one version of the file: a rewrite changes at least one of these, even one
+/// that keeps the modification time (`cp -p`) or swaps a symlink (a Kubernetes Secret update).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fingerprint {
+    modified: Option<SystemTime>,
+    changed: (i64, i64),
+    len: u64,
+    inode: u64,
+    device: u64,
+}
+
+fn fingerprint(path: &Path) -> Option<Fingerprint> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some(Fingerprint {
+        modified: meta.modified().ok(),
+        changed: (meta.ctime(), meta.ctime_nsec()),
+        len: meta.len(),
+        inode: meta.ino(),
+        device: meta.dev(),
+    })
+}
+
 struct Loaded {
     entries: Entries,
-    modified: Option<SystemTime>,
+    fingerprint: Option<Fingerprint>,
     checked: Instant,
 }
 
 /// The callers a tokens file allows.
+///
+/// A changed file replaces the tokens wholesale. A file that became unreadable, empty or
+/// malformed allows nobody until it is fixed: keeping the old tokens would make a leaked token
+/// impossible to revoke with a typo anywhere in the new file. The problem is logged once per
+/// change of the file.
 pub struct CallerTokens {
     path: PathBuf,
     loaded: RwLock<Loaded>,
 }
 
 impl CallerTokens {
-    /// Reads `path`.
+    /// Reads `path`, which must hold at least one well-formed `name:token` line.
     pub fn load(path: &Path) -> Result<Self, TokensFileError> {
-        let (entries, modified) = read_tokens(path)?;
+        let fingerprint = fingerprint(path);
+        let entries = read_tokens(path)?;
         Ok(Self {
             path: path.to_owned(),
             loaded: RwLock::new(Loaded {
                 entries,
-                modified,
+                fingerprint,
                 checked: Instant::now(),
             }),
         })
@@ -100,9 +132,13 @@ impl CallerTokens {
             .loaded
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let presented = fixed_width(presented)?;
         let mut found = None;
         for (name, token) in &loaded.entries {
-            let equal: bool = token.expose().as_bytes().ct_eq(presented.as_bytes()).into();
+            let Some(expected) = fixed_width(token.expose()) else {
+                continue;
+            };
+            let equal: bool = expected.ct_eq(&presented).into();
             if equal && found.is_none() {
                 found = Some(name.clone());
             }
@@ -125,57 +161,87 @@ impl CallerTokens {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         loaded.checked = Instant::now();
-        let modified = std::fs::metadata(&self.path)
-            .and_then(|meta| meta.modified())
-            .ok();
-        if modified == loaded.modified {
+        let current = fingerprint(&self.path);
+        if current == loaded.fingerprint {
             return;
         }
+        loaded.fingerprint = current;
         match read_tokens(&self.path) {
-            Ok((entries, modified)) => {
+            Ok(entries) => {
                 tracing::info!(path = %self.path.display(), callers = entries.len(), "Reloaded the tokens file");
                 loaded.entries = entries;
-                loaded.modified = modified;
             }
-            // A half-written or broken file keeps the tokens already loaded.
-            Err(err) => tracing::warn!(error = %err, "Keeping the previous tokens"),
+            Err(err) => {
+                tracing::error!(error = %err, "The tokens file cannot be used; every call is refused until it is fixed");
+                loaded.entries.clear();
+            }
         }
     }
 }
 
-fn read_tokens(path: &Path) -> Result<(Entries, Option<SystemTime>), TokensFileError> {
+/// The token's bytes followed by its length, in a buffer of one width for every token, so a
+/// comparison takes the same time whatever the lengths. `None` for a token too long to hold.
+fn fixed_width(token: &str) -> Option<[u8; MAX_TOKEN_LEN + 8]> {
+    let bytes = token.as_bytes();
+    if bytes.len() > MAX_TOKEN_LEN {
+        return None;
+    }
+    let mut buffer = [0u8; MAX_TOKEN_LEN + 8];
+    buffer[..bytes.len()].copy_from_slice(bytes);
+    buffer[MAX_TOKEN_LEN..].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
+    Some(buffer)
+}
+
+fn read_tokens(path: &Path) -> Result<Entries, TokensFileError> {
     let read_error = |source| TokensFileError::Read {
         path: path.to_owned(),
         source,
     };
     let text = std::fs::read_to_string(path).map_err(read_error)?;
-    let modified = std::fs::metadata(path)
-        .and_then(|meta| meta.modified())
-        .ok();
+    parse_tokens(&text).map_err(|problem| match problem {
+        Some(line) => TokensFileError::Malformed {
+            path: path.to_owned(),
+            line,
+        },
+        None => TokensFileError::Empty {
+            path: path.to_owned(),
+        },
+    })
+}
+
+/// Parses `name:token` lines; `#` starts a comment line. The error is the first bad line's
+/// number, or `None` when no line names a caller. A name is letters, digits, `.`, `_` or `-`;
+/// a token is printable ASCII without spaces, at most 256 characters.
+fn parse_tokens(text: &str) -> Result<Entries, Option<usize>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut entries = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
+        let valid_name = |name: &str| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        };
+        let valid_token = |token: &str| {
+            !token.is_empty()
+                && token.len() <= MAX_TOKEN_LEN
+                && token.bytes().all(|b| b.is_ascii_graphic())
+        };
         match line.split_once(':') {
-            Some((name, token)) if !name.trim().is_empty() && !token.trim().is_empty() => {
+            Some((name, token)) if valid_name(name.trim()) && valid_token(token.trim()) => {
                 entries.push((name.trim().to_owned(), Secret::new(token.trim().to_owned())));
             }
-            _ => {
-                return Err(TokensFileError::Malformed {
-                    path: path.to_owned(),
-                    line: index + 1,
-                });
-            }
+            _ => return Err(Some(index + 1)),
         }
     }
     if entries.is_empty() {
-        return Err(TokensFileError::Empty {
-            path: path.to_owned(),
-        });
+        return Err(None);
     }
-    Ok((entries, modified))
+    Ok(entries)
 }
 
 /// Checks the `authorization: Bearer <token>` metadata of each request.
@@ -310,6 +376,62 @@ mod tests {
         assert!(error.to_string().contains("line 2"), "{error}");
         assert!(!error.to_string().contains("just-a-secret"), "{error}");
         assert!(CallerTokens::load(tokens_file("# nothing\n").path()).is_err());
+    }
+
+    /// Polls `check` for up to three seconds (the file is re-checked once a second).
+    fn eventually(mut check: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if check() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    #[test]
+    fn a_rewritten_file_replaces_the_tokens_and_a_broken_one_refuses_everyone() {
+        let file = tokens_file("\u{feff}# callers\nportal:tok-old-1111\n");
+        let tokens = CallerTokens::load(file.path()).unwrap();
+        assert_eq!(tokens.identify("tok-old-1111").as_deref(), Some("portal"));
+
+        std::fs::write(file.path(), "portal:tok-new-2222\n").unwrap();
+        assert!(eventually(|| tokens.identify("tok-new-2222").is_some()));
+        assert_eq!(
+            tokens.identify("tok-old-1111"),
+            None,
+            "the old token is revoked"
+        );
+
+        std::fs::write(file.path(), "portal:tok-new-2222\nbroken line\n").unwrap();
+        assert!(
+            eventually(|| tokens.identify("tok-new-2222").is_none()),
+            "a broken file allows nobody"
+        );
+
+        std::fs::remove_file(file.path()).unwrap();
+        std::fs::write(file.path(), "portal:tok-new-2222\n").unwrap();
+        assert!(eventually(|| tokens.identify("tok-new-2222").is_some()));
+    }
+
+    #[test]
+    fn names_and_tokens_must_be_plain() {
+        for text in [
+            "portal:tok with space\n",
+            "por tal:tok\n",
+            "portal:\n",
+            ":tok\n",
+            "portal:tok\u{7}bell\n",
+        ] {
+            assert!(parse_tokens(text).is_err(), "{text:?}");
+        }
+        let long = format!("portal:{}\n", "x".repeat(MAX_TOKEN_LEN + 1));
+        assert_eq!(parse_tokens(&long).err(), Some(Some(1)));
+        assert_eq!(parse_tokens("# only comments\n").err(), Some(None));
+        let entries = parse_tokens("\u{feff}ingest-1:a:b\n").unwrap();
+        assert_eq!(entries[0].0, "ingest-1");
+        assert_eq!(entries[0].1.expose(), "a:b");
     }
 
     #[test]

@@ -14,6 +14,9 @@ use tonic_health::server::HealthReporter;
 
 use crate::{admin::AdminState, grpc::follow_readiness, redis_store::RedisProbe};
 
+/// How long the admin port may take to close its connections once serving has stopped.
+const ADMIN_DRAIN: Duration = Duration::from_secs(1);
+
 /// Why a service stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -117,8 +120,13 @@ pub async fn run(
     };
 
     let _ = readiness.await;
-    if let Ok(Err(err)) = admin.await {
-        return Err(ServeError::Admin(err));
+    // Admin requests are quick; a connection still open now is a stuck or idle client, and it
+    // must not keep the process alive past its grace period.
+    let mut admin = admin;
+    match tokio::time::timeout(ADMIN_DRAIN, &mut admin).await {
+        Ok(Ok(Err(err))) => return Err(ServeError::Admin(err)),
+        Ok(_) => {}
+        Err(_) => admin.abort(),
     }
     tracing::info!("Stopped");
     result

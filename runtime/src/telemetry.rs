@@ -58,6 +58,12 @@ pub fn init(settings: &TelemetrySettings) {
                     .with_span_list(false),
             )
             .try_init(),
-        LogFormat::Plain => registry.with(fmt::layer().with_target(true)).try_init(),
+        LogFormat::Plain => {
+            // Colour codes only for a terminal: in a file or a log collector they are noise.
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+            registry
+                .with(fmt::layer().with_target(true).with_ansi(ansi))
+                .try_init()
+        }
     };
 }

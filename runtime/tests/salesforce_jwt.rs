@@ -506,3 +506,28 @@ async fn an_unreachable_token_endpoint_is_a_transport_error() {
         other => panic!("expected a transport error, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_waiting_on_a_refused_token_request_share_its_answer() {
+    let harness = Harness::start().await;
+    harness.use_key(&TestKeys::stranger().private_pkcs8_pem);
+    let auth = harness.auth();
+
+    let mut callers = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let auth = auth.clone();
+        callers.spawn(async move { auth.session().await.map(|_| ()) });
+    }
+    let answers = callers.join_all().await;
+
+    assert!(answers.iter().all(Result::is_err));
+    assert!(
+        harness.token_requests() < 20,
+        "{} token requests for 20 waiting callers",
+        harness.token_requests()
+    );
+
+    // A later call, after the burst, asks again: a fixed key is picked up.
+    harness.use_key(&TestKeys::primary().private_pkcs8_pem);
+    auth.session().await.expect("a fresh attempt succeeds");
+}

@@ -58,14 +58,34 @@ impl RedisSettings {
     /// Reads `REDIS_URL` (or `REDIS_URL_FILE`), which is required.
     pub fn read(reader: &mut ConfigReader<'_>) -> Self {
         let url = reader.required_secret("REDIS_URL");
-        if !url.expose().is_empty() && redis::parse_redis_url(url.expose()).is_none() {
-            // The URL is not quoted: it may carry a password.
-            reader.problem(
-                "REDIS_URL",
-                "is not a redis://, rediss:// or redis+unix:// URL",
-            );
+        if let Some(problem) = redis_url_problem(url.expose()) {
+            // Neither the URL nor the client's own message is quoted: both may hold a password.
+            reader.problem("REDIS_URL", problem);
         }
         Self { url }
+    }
+}
+
+/// What is wrong with a Redis URL, in words that never quote it. The URL is opened the way
+/// the service will open it, so a bad database number or password encoding is caught here.
+///
+/// `rediss://` is refused: this build's Redis client has no TLS. Reach a TLS-only Redis through
+/// a local TLS proxy until the client's TLS support is enabled.
+fn redis_url_problem(url: &str) -> Option<&'static str> {
+    if url.is_empty() {
+        return None;
+    }
+    if url.starts_with("rediss://") {
+        return Some(
+            "uses rediss://, but this build has no TLS for Redis; use redis:// or redis+unix://",
+        );
+    }
+    if redis::parse_redis_url(url).is_none() {
+        return Some("is not a redis:// or redis+unix:// URL");
+    }
+    match redis::Client::open(url) {
+        Ok(_) => None,
+        Err(_) => Some("cannot be used (check the database number and the password's encoding)"),
     }
 }
 
@@ -153,11 +173,17 @@ impl CallerAuth {
                 );
                 Self::Disabled
             }
-            (Some(path), false) => Self::TokensFile(
-                reader
+            (Some(path), false) => {
+                let path = reader
                     .readable_file(&file_var, Some(path))
-                    .unwrap_or_default(),
-            ),
+                    .unwrap_or_default();
+                if !path.as_os_str().is_empty()
+                    && let Err(err) = crate::caller_auth::CallerTokens::load(&path)
+                {
+                    reader.problem(&file_var, format!("cannot be used: {err}"));
+                }
+                Self::TokensFile(path)
+            }
             (None, true) => Self::Disabled,
             (None, false) => {
                 reader.problem(
@@ -173,10 +199,14 @@ impl CallerAuth {
 }
 
 /// The JWT audience Salesforce expects for a login host: sandboxes and scratch orgs use
-/// `test.salesforce.com` whatever host the token is posted to.
+/// `test.salesforce.com` whatever host the token is posted to. Hosts this cannot recognise
+/// (a sandbox without enhanced domains, an Experience Cloud site) need `SF_AUDIENCE`.
 pub fn default_audience(login_url: &Url) -> &'static str {
     let host = login_url.host_str().unwrap_or_default();
-    if host == "test.salesforce.com" || host.ends_with(".sandbox.my.salesforce.com") {
+    if host == "test.salesforce.com"
+        || host.ends_with(".sandbox.my.salesforce.com")
+        || host.ends_with(".scratch.my.salesforce.com")
+    {
         "https://test.salesforce.com"
     } else {
         "https://login.salesforce.com"

@@ -8,6 +8,10 @@ use url::Url;
 use super::{EnvSource, parse_duration};
 use crate::Secret;
 
+/// The longest duration any setting accepts: longer ones are mistakes (a lock that never
+/// expires, a deadline nobody waits for) or overflow what Redis accepts.
+const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
 /// One variable that is missing or malformed. Never holds a secret's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariableProblem {
@@ -71,12 +75,15 @@ impl<'a> ConfigReader<'a> {
         });
     }
 
-    /// The raw value, with surrounding whitespace removed; empty counts as unset.
-    pub fn optional(&self, name: &str) -> Option<String> {
-        self.source
-            .var(name)
-            .map(|value| value.trim().to_owned())
-            .filter(|value| !value.is_empty())
+    /// The raw value, with surrounding whitespace removed; empty counts as unset. A value that
+    /// is not valid UTF-8 is a problem (and reads as unset), never silently replaced.
+    pub fn optional(&mut self, name: &str) -> Option<String> {
+        let value = self.source.var(name)?;
+        if value.contains(char::REPLACEMENT_CHARACTER) {
+            self.problem(name, "is not valid UTF-8");
+            return None;
+        }
+        Some(value.trim().to_owned()).filter(|value| !value.is_empty())
     }
 
     /// A value that must be present.
@@ -88,7 +95,7 @@ impl<'a> ConfigReader<'a> {
     }
 
     /// A value with a default.
-    pub fn string_or(&self, name: &str, default: &str) -> String {
+    pub fn string_or(&mut self, name: &str, default: &str) -> String {
         self.optional(name).unwrap_or_else(|| default.to_owned())
     }
 
@@ -115,6 +122,10 @@ impl<'a> ConfigReader<'a> {
             return default;
         };
         match parse_duration(&text) {
+            Some(duration) if duration > MAX_DURATION => {
+                self.problem(name, "must be at most 24h");
+                default
+            }
             Some(duration) if !duration.is_zero() => duration,
             Some(_) => {
                 self.problem(name, "must be longer than zero");
@@ -194,9 +205,19 @@ impl<'a> ConfigReader<'a> {
         self.parse_url(name, &text)
     }
 
+    /// URLs are logged with the configuration at start, so they may not carry a password; and
+    /// a bad one is quoted only when it holds no `@` (which could precede a password).
     fn parse_url(&mut self, name: &str, text: &str) -> Url {
         match Url::parse(text) {
+            Ok(url) if url.password().is_some() || !url.username().is_empty() => {
+                self.problem(name, "must not carry credentials (user:password@)");
+                placeholder_url()
+            }
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => url,
+            _ if text.contains('@') => {
+                self.problem(name, "must be an http:// or https:// URL");
+                placeholder_url()
+            }
             _ => {
                 self.problem(
                     name,
@@ -256,6 +277,13 @@ impl<'a> ConfigReader<'a> {
     pub fn optional_secret(&mut self, name: &str) -> Option<Secret<String>> {
         let file_var = format!("{name}_FILE");
         let direct = self.source.var(name).filter(|v| !v.trim().is_empty());
+        if direct
+            .as_deref()
+            .is_some_and(|value| value.contains(char::REPLACEMENT_CHARACTER))
+        {
+            self.problem(name, "is not valid UTF-8");
+            return None;
+        }
         let file = self.optional(&file_var);
         match (direct, file) {
             (Some(_), Some(_)) => {
@@ -263,10 +291,10 @@ impl<'a> ConfigReader<'a> {
                 None
             }
             (Some(value), None) => Some(Secret::new(value.trim().to_owned())),
-            (None, Some(path)) => match std::fs::read_to_string(&path) {
+            (None, Some(path)) => match read_secret_file(&path) {
                 Ok(content) => {
-                    let value = content.strip_suffix('\n').unwrap_or(&content);
-                    let value = value.strip_suffix('\r').unwrap_or(value);
+                    // Surrounding whitespace is dropped, as for a value given directly.
+                    let value = content.trim();
                     if value.is_empty() {
                         self.problem(&file_var, format!("names {path}, which is empty"));
                         None
@@ -310,6 +338,23 @@ impl<'a> ConfigReader<'a> {
             })
         }
     }
+}
+
+/// The largest secret file read: secrets are short, and a path to `/dev/zero` or a huge file
+/// must not exhaust memory.
+const MAX_SECRET_FILE: u64 = 64 * 1024;
+
+/// Reads a regular file of at most [`MAX_SECRET_FILE`] bytes (never a FIFO or device, which
+/// could block the start for ever).
+fn read_secret_file(path: &str) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("it is not a regular file"));
+    }
+    if meta.len() > MAX_SECRET_FILE {
+        return Err(std::io::Error::other("it is larger than 64 KiB"));
+    }
+    std::fs::read_to_string(path)
 }
 
 fn placeholder_url() -> Url {

@@ -16,8 +16,10 @@ pub trait EnvSource {
 pub struct ProcessEnv;
 
 impl EnvSource for ProcessEnv {
+    /// A value that is not valid UTF-8 comes back with U+FFFD in place of the bad bytes, so the
+    /// reader can name it instead of treating it as unset.
     fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok()
+        std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
     }
 }
 

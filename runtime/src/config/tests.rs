@@ -168,3 +168,70 @@ fn choices_numbers_and_booleans_are_checked() {
         ["LOG_FORMAT", "INGEST_CONCURRENCY", "SF_EVENTS_ENABLED"]
     );
 }
+
+/// A source whose values may hold what the process environment gives for bytes that are not
+/// UTF-8.
+struct Lossy(Vec<(&'static str, String)>);
+
+impl EnvSource for Lossy {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.clone())
+    }
+}
+
+#[test]
+fn values_that_are_not_utf8_are_named_not_ignored() {
+    let env = Lossy(vec![
+        ("GRPC_ADDR", "127.0.0.1:0\u{fffd}".to_owned()),
+        ("REDIS_URL", "redis://h\u{fffd}".to_owned()),
+    ]);
+    let mut reader = ConfigReader::new(&env);
+    let _ = ServerSettings::read(&mut reader);
+    let _ = RedisSettings::read(&mut reader);
+    let error = reader.finish(()).expect_err("bad bytes");
+    let variables = error.variables();
+    assert!(variables.contains(&"GRPC_ADDR"), "{error}");
+    assert!(variables.contains(&"REDIS_URL"), "{error}");
+    assert!(error.to_string().contains("not valid UTF-8"));
+}
+
+#[test]
+fn huge_durations_unusable_redis_urls_and_urls_with_passwords_are_refused_without_quoting() {
+    let key = key_file();
+    let path = key.path().to_str().expect("utf-8 path");
+    let env = HashMap::from([
+        ("SF_LOGIN_URL", "https://admin:hunter2@login.salesforce.com"),
+        ("SF_CLIENT_ID", "3MVG9_EXAMPLE"),
+        ("SF_USERNAME", "integration@example.com"),
+        ("SF_PRIVATE_KEY_PATH", path),
+        ("SF_HTTP_TIMEOUT", "5000000000000h"),
+        ("REDIS_URL", "redis://:s3cret-pw@127.0.0.1:6379/notadb"),
+    ]);
+
+    let error = read_all(&env).expect_err("three bad variables");
+
+    assert_eq!(
+        error.variables(),
+        ["REDIS_URL", "SF_LOGIN_URL", "SF_HTTP_TIMEOUT"],
+        "{error}"
+    );
+    let line = error.to_string();
+    assert!(
+        !line.contains("hunter2") && !line.contains("s3cret-pw"),
+        "{line}"
+    );
+
+    let tls = HashMap::from([("REDIS_URL", "rediss://:pw@redis.example.com:6380")]);
+    let mut reader = ConfigReader::new(&tls);
+    let _ = RedisSettings::read(&mut reader);
+    assert!(
+        reader
+            .finish(())
+            .expect_err("no TLS")
+            .to_string()
+            .contains("rediss://")
+    );
+}

@@ -100,7 +100,7 @@ impl OAuthErrorKind {
 }
 
 /// Why no session could be had.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AuthError {
     /// The private key file could not be read or is not an RSA PEM key. Never holds key text.
     #[error("the Salesforce private key at {path} cannot be used: {reason}")]
@@ -135,12 +135,20 @@ pub enum AuthError {
     Transport(#[from] TransportFailure),
 }
 
+/// The outcome of the latest failed token request, shared with every caller that was waiting
+/// for it, so a burst of callers causes one request, not one each in turn.
+struct LastFailure {
+    attempt: u64,
+    error: AuthError,
+}
+
 /// Fetches and caches sessions with the JWT bearer flow.
 pub struct JwtBearer {
     settings: SalesforceSettings,
     http: reqwest::Client,
     current: RwLock<Option<Arc<Session>>>,
-    refresh: Mutex<()>,
+    refresh: Mutex<Option<LastFailure>>,
+    attempts: AtomicU64,
     generations: AtomicU64,
     tokens_minted: AtomicU64,
 }
@@ -181,7 +189,8 @@ impl JwtBearer {
             settings,
             http,
             current: RwLock::new(None),
-            refresh: Mutex::new(()),
+            refresh: Mutex::new(None),
+            attempts: AtomicU64::new(0),
             generations: AtomicU64::new(0),
             tokens_minted: AtomicU64::new(0),
         }
@@ -207,24 +216,37 @@ impl JwtBearer {
     }
 
     async fn refresh(&self, stale: Option<u64>) -> Result<Arc<Session>, AuthError> {
-        let _single_flight = self.refresh.lock().await;
+        let attempts_before = self.attempts.load(Ordering::SeqCst);
+        let mut last_failure = self.refresh.lock().await;
         if let Some(current) = self.current.read().await.clone() {
             let replaced_meanwhile = stale.is_none_or(|stale| current.generation != stale);
             if replaced_meanwhile {
                 return Ok(current);
             }
         }
+        // A request made while this caller waited failed: that answer is this caller's too.
+        if let Some(failure) = last_failure.as_ref()
+            && failure.attempt > attempts_before
+        {
+            return Err(failure.error.clone());
+        }
 
+        let attempt = self.attempts.fetch_add(1, Ordering::SeqCst) + 1;
         let result = self.mint().await;
         let mut current = self.current.write().await;
         match result {
             Ok(session) => {
                 let session = Arc::new(session);
                 *current = Some(session.clone());
+                *last_failure = None;
                 Ok(session)
             }
             Err(err) => {
                 *current = None;
+                *last_failure = Some(LastFailure {
+                    attempt,
+                    error: err.clone(),
+                });
                 Err(err)
             }
         }
@@ -256,7 +278,7 @@ impl JwtBearer {
             .bytes()
             .await
             .map_err(|err| TransportFailure::classify(&err))?;
-        if status == 200 {
+        if (200..300).contains(&status) {
             let session = self
                 .parse_token(&body)
                 .map_err(|detail| AuthError::UnexpectedResponse { status, detail })?;
@@ -315,10 +337,21 @@ impl JwtBearer {
     }
 
     fn parse_token(&self, body: &[u8]) -> Result<Session, String> {
-        let token: TokenResponse =
-            serde_json::from_slice(body).map_err(|err| format!("not a token response ({err})"))?;
+        // The body holds the access token: errors describe it without quoting it.
+        let token: TokenResponse = serde_json::from_slice(body).map_err(|err| {
+            format!(
+                "not a token response (JSON error at line {}, column {})",
+                err.line(),
+                err.column()
+            )
+        })?;
+        if token.access_token.trim().is_empty() {
+            return Err("access_token is empty".to_owned());
+        }
         let instance_url = Url::parse(&token.instance_url)
-            .map_err(|err| format!("instance_url is not a URL ({err})"))?;
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
+            .ok_or_else(|| "instance_url is not an http(s) URL".to_owned())?;
         let (org_id, user_id) = ids_from_identity_url(&token.id)
             .ok_or_else(|| format!("id {:?} is not an identity URL", token.id))?;
         Ok(Session {
@@ -342,14 +375,13 @@ fn ids_from_identity_url(id: &str) -> Option<(String, String)> {
     (is_id(org) && is_id(user)).then(|| (org.to_owned(), user.to_owned()))
 }
 
-/// Keys pasted through environment tooling sometimes arrive with literal `\n` or CRLF.
+/// Keys pasted through environment tooling sometimes arrive with literal `\n` (or `\r\n`)
+/// sequences, CRLF line ends, or both. A PEM body never holds a backslash, so every literal
+/// sequence is a line break.
 fn normalise_pem(pem: &str) -> String {
-    let pem = if !pem.contains('\n') && pem.contains("\\n") {
-        pem.replace("\\n", "\n")
-    } else {
-        pem.to_owned()
-    };
-    pem.replace("\r\n", "\n")
+    pem.replace("\\r\\n", "\n")
+        .replace("\\n", "\n")
+        .replace("\r\n", "\n")
 }
 
 /// A short, safe description of an unexpected body: HTML is named as such, and other text is

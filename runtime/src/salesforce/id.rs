@@ -45,11 +45,19 @@ impl SalesforceId {
         if !text.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(IdError::Character);
         }
-        let suffix = checksum(&text[..15]);
-        if length == 18 && text[15..] != suffix {
+        if length == 15 {
+            return Ok(Self(format!("{text}{}", checksum(text))));
+        }
+        // An 18-character id is case-insensitive: its suffix records the case of the first
+        // fifteen characters, so an id that went through a lower-casing system is restored.
+        let restored = restore_case(&text[..15], &text[15..]).ok_or_else(|| IdError::Checksum {
+            expected: checksum(&text[..15]),
+        })?;
+        let suffix = checksum(&restored);
+        if !text[15..].eq_ignore_ascii_case(&suffix) {
             return Err(IdError::Checksum { expected: suffix });
         }
-        Ok(Self(format!("{}{suffix}", &text[..15])))
+        Ok(Self(format!("{restored}{suffix}")))
     }
 
     /// Like [`SalesforceId::parse`], and the id must start with `prefix` (e.g. `801` for an
@@ -100,6 +108,29 @@ fn checksum(id15: &str) -> String {
         .collect()
 }
 
+/// The first fifteen characters with the case the `suffix` records; `None` when the suffix is
+/// not made of checksum characters or marks a digit as upper case.
+fn restore_case(id15: &str, suffix: &str) -> Option<String> {
+    let mut restored = String::with_capacity(15);
+    for (block, mark) in id15.as_bytes().chunks(5).zip(suffix.bytes()) {
+        let bits = match mark.to_ascii_uppercase() {
+            letter @ b'A'..=b'Z' => usize::from(letter - b'A'),
+            digit @ b'0'..=b'5' => usize::from(digit - b'0') + 26,
+            _ => return None,
+        };
+        for (position, byte) in block.iter().enumerate() {
+            let upper = bits & (1 << position) != 0;
+            match (byte.is_ascii_alphabetic(), upper) {
+                (true, true) => restored.push(char::from(byte.to_ascii_uppercase())),
+                (true, false) => restored.push(char::from(byte.to_ascii_lowercase())),
+                (false, false) => restored.push(char::from(*byte)),
+                (false, true) => return None,
+            }
+        }
+    }
+    Some(restored)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +145,17 @@ mod tests {
             assert_eq!(SalesforceId::parse(short).expect(short).as_str(), long);
             assert_eq!(SalesforceId::parse(long).expect(long).as_str(), long);
         }
+    }
+
+    #[test]
+    fn eighteen_characters_in_any_case_give_the_same_id() {
+        let id = SalesforceId::parse("801xx000003GZ0nAAG").unwrap();
+        assert_eq!(SalesforceId::parse("801XX000003GZ0NAAG").unwrap(), id);
+        assert_eq!(SalesforceId::parse("801xx000003gz0naag").unwrap(), id);
+        assert!(
+            SalesforceId::parse("801xx000003GZ0n5AG").is_err(),
+            "a digit marked upper case"
+        );
     }
 
     #[test]
@@ -132,7 +174,7 @@ mod tests {
             Err(IdError::Length(16))
         );
         assert!(matches!(
-            SalesforceId::parse("70130000001tcyIAAA"),
+            SalesforceId::parse("70130000001tcyIAA9"),
             Err(IdError::Checksum { .. })
         ));
     }

@@ -303,8 +303,23 @@ impl RestClient {
             .bytes()
             .await
             .map_err(|err| TransportFailure::classify(&err))?;
-        Ok((status, bytes))
+        if status.is_success() {
+            return Ok((status, bytes));
+        }
+        // Error text ends up in logs and on the Order; a proxy that echoes the request must not
+        // carry the access token there.
+        let scrubbed = scrub(&bytes, session.access_token.expose());
+        Ok((status, scrubbed))
     }
+}
+
+/// `body` with every occurrence of `secret` replaced by a mask.
+fn scrub(body: &bytes::Bytes, secret: &str) -> bytes::Bytes {
+    let text = String::from_utf8_lossy(body);
+    if secret.is_empty() || !text.contains(secret) {
+        return body.clone();
+    }
+    bytes::Bytes::from(text.replace(secret, crate::REDACTED))
 }
 
 fn endpoint(instance_url: &Url, path: &str) -> Result<Url, RestError> {
@@ -335,6 +350,17 @@ fn parse_json<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn echoed_tokens_are_masked() {
+        let body = bytes::Bytes::from_static(
+            b"[{\"message\":\"Bearer 00D!tok echoed\",\"errorCode\":\"X\"}]",
+        );
+        let scrubbed = scrub(&body, "00D!tok");
+        assert!(!String::from_utf8_lossy(&scrubbed).contains("00D!tok"));
+        assert!(String::from_utf8_lossy(&scrubbed).contains(crate::REDACTED));
+        assert_eq!(scrub(&body, "absent"), body);
+    }
 
     #[test]
     fn api_usage_is_read_from_any_position() {
