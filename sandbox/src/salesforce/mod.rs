@@ -13,10 +13,13 @@ mod clock;
 mod faults;
 mod flow;
 mod ids;
+mod lexer;
 mod oauth;
 mod ordered_json;
 mod org;
+mod paging;
 mod patch;
+mod publish;
 mod query;
 mod rest;
 mod schema;
@@ -45,7 +48,7 @@ use self::{
     ids::to_eighteen,
     oauth::{ConnectedApp, Sessions},
     org::Org,
-    query::Locators,
+    paging::Locators,
     server::{Shared, State},
 };
 

@@ -14,11 +14,10 @@ use serde_json::{Value, json};
 
 use super::{
     api_error::{ApiFailure, json_response},
-    flow::EVENT_NAME,
     ids::to_eighteen,
     ordered_json::OrderedJson,
-    patch,
-    query::{self, Locators},
+    paging::Locators,
+    patch, publish, query,
     schema::{self, ObjectDef},
     server::Shared,
     soql,
@@ -142,12 +141,15 @@ fn route(
     let segments: Vec<&str> = resource.split('/').collect();
     let result = match (method.as_str(), segments.as_slice()) {
         (_, [""]) => Ok(resources(version)),
-        ("GET", ["query" | "query.json"] | ["query", ""]) => {
-            run_query(shared, query_string, version)
-        }
+        ("GET", ["query"] | ["query", ""]) => run_query(shared, query_string, version),
         ("GET", ["query", locator]) => next_page(shared, locator, version),
         (_, ["query", ..]) => Err(ApiFailure::method_not_allowed(method.as_str(), "GET,HEAD")),
-        ("POST", ["sobjects", name] | ["sobjects", name, ""]) => publish(shared, name, body),
+        ("POST", ["sobjects", name] | ["sobjects", name, ""]) => {
+            publish::publish(shared, name, body)
+        }
+        ("GET", ["sobjects", name] | ["sobjects", name, ""]) => {
+            object_def(name).map(|def| basic_info(def, version))
+        }
         (_, ["sobjects", name] | ["sobjects", name, ""]) => object_def(name).and_then(|_| {
             Err(ApiFailure::method_not_allowed(
                 method.as_str(),
@@ -181,7 +183,7 @@ fn parse_version(text: &str) -> Option<u32> {
     (digits(major) && digits(minor)).then(|| major.parse().ok())?
 }
 
-fn object_def(name: &str) -> Result<&'static ObjectDef, ApiFailure> {
+pub(crate) fn object_def(name: &str) -> Result<&'static ObjectDef, ApiFailure> {
     schema::object(name).ok_or_else(ApiFailure::not_found)
 }
 
@@ -199,6 +201,26 @@ fn resources(version: &str) -> Response {
     json_response(
         StatusCode::OK,
         &json!({"sobjects": format!("{base}/sobjects"), "query": format!("{base}/query")}),
+    )
+}
+
+/// `GET /sobjects/<Object>`: the object's basic description.
+fn basic_info(def: &ObjectDef, version: &str) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "objectDescribe": {
+                "name": def.name,
+                "keyPrefix": def.key_prefix,
+                "updateable": true,
+                "queryable": true,
+                "urls": {
+                    "sobject": format!("/services/data/v{version}/sobjects/{}", def.name),
+                    "rowTemplate": format!("/services/data/v{version}/sobjects/{}/{{ID}}", def.name),
+                },
+            },
+            "recentItems": [],
+        }),
     )
 }
 
@@ -332,71 +354,4 @@ fn update_record(
     let changes = patch::validate(def, body, &state.org)?;
     patch::apply(&mut state.org, def, &id, changes);
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// `POST /sobjects/OrderProvisionRequested__e`: publishes as the integration user and answers
-/// with the "enqueued" save result whose message is the EventUuid.
-fn publish(shared: &Shared, name: &str, body: &[u8]) -> Result<Response, ApiFailure> {
-    if !name.eq_ignore_ascii_case(EVENT_NAME) {
-        return object_def(name).and_then(|_| {
-            Err(ApiFailure::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "METHOD_NOT_ALLOWED",
-                "HTTP Method 'POST' not allowed. Allowed are GET,HEAD",
-            ))
-        });
-    }
-    let members = match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(members)) => members,
-        _ => {
-            return Err(ApiFailure::new(
-                StatusCode::BAD_REQUEST,
-                "JSON_PARSER_ERROR",
-                format!("Cannot deserialize instance of {EVENT_NAME} from the request body"),
-            ));
-        }
-    };
-    let mut order_id = None;
-    for (key, value) in members {
-        if !key.eq_ignore_ascii_case("OrderId__c") {
-            return Err(ApiFailure::new(
-                StatusCode::BAD_REQUEST,
-                "INVALID_FIELD",
-                format!("No such column '{key}' on sobject of type {EVENT_NAME}"),
-            ));
-        }
-        order_id = value
-            .as_str()
-            .filter(|text| !text.is_empty())
-            .map(str::to_owned);
-    }
-    let order_id = order_id.ok_or_else(|| {
-        ApiFailure::on_fields(
-            StatusCode::BAD_REQUEST,
-            "REQUIRED_FIELD_MISSING",
-            "Required fields are missing: [OrderId__c]",
-            &["OrderId__c"],
-        )
-    })?;
-    if order_id.chars().count() > 18 {
-        return Err(ApiFailure::on_fields(
-            StatusCode::BAD_REQUEST,
-            "STRING_TOO_LONG",
-            format!("Order Id: data value too large: {order_id} (max length=18)"),
-            &["OrderId__c"],
-        ));
-    }
-
-    let mut state = shared.lock();
-    let event = state.bus.publish(&order_id, &shared.user_id);
-    let publish_id = state.org.mint_id("e00");
-    drop(state);
-    Ok(json_response(
-        StatusCode::CREATED,
-        &json!({
-            "id": publish_id,
-            "success": true,
-            "errors": [{"statusCode": "OPERATION_ENQUEUED", "message": event.event_uuid, "fields": []}],
-        }),
-    ))
 }

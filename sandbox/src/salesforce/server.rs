@@ -25,7 +25,7 @@ use super::{
     oauth::{ConnectedApp, Sessions, oauth_error},
     ordered_json::OrderedJson,
     org::Org,
-    query::Locators,
+    paging::Locators,
     rest,
 };
 

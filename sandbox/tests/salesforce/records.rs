@@ -307,3 +307,45 @@ async fn a_record_can_be_read_whole() {
     assert_eq!(body["OrderNumber"], "00000100");
     assert_eq!(body["StatusCode"], "Draft");
 }
+
+#[tokio::test]
+async fn an_order_product_patch_updates_the_derived_totals() {
+    let sf = start().await;
+    let seed = seed(&sf);
+    let api = Api::login(&sf).await;
+    let items = api
+        .query(&format!(
+            "SELECT Id, Quantity FROM OrderItem WHERE OrderId = '{}' AND Quantity = 3",
+            seed.order
+        ))
+        .await
+        .json();
+    let item = items["records"][0]["Id"]
+        .as_str()
+        .expect("an item")
+        .to_owned();
+
+    let answer = api
+        .patch(
+            &format!("{V}/sobjects/OrderItem/{item}"),
+            &json!({"Quantity": 5}),
+        )
+        .await;
+    assert_eq!(answer.status, 204, "{}", answer.body);
+    let read = api
+        .query(&format!(
+            "SELECT TotalPrice, Order.TotalAmount FROM OrderItem WHERE Id = '{item}'"
+        ))
+        .await
+        .json();
+    assert_eq!(read["records"][0]["TotalPrice"], 200.0);
+    assert_eq!(read["records"][0]["Order"]["TotalAmount"], 1520.0);
+
+    let entry = api
+        .patch(
+            &format!("{V}/sobjects/OrderItem/{item}"),
+            &json!({"PricebookEntryId": null}),
+        )
+        .await;
+    assert_eq!(entry.error_code(), "INVALID_FIELD_FOR_INSERT_UPDATE");
+}
