@@ -9,10 +9,12 @@
 
 mod http;
 mod keys;
+mod log_scan;
 mod process;
 mod redis_server;
 
 pub use http::http_get;
 pub use keys::TestKeys;
+pub use log_scan::{CapturedLogs, assert_no_secrets, find_secrets};
 pub use process::{ServiceProcess, workspace_binary};
 pub use redis_server::{Persistence, RedisServer, RedisServerError};
