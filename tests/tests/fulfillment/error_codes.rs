@@ -67,6 +67,12 @@ fn whmcs_unavailable(h: &Harness) -> String {
     h.good_order().1
 }
 
+fn whmcs_rate_limited(h: &Harness) -> String {
+    h.whmcs
+        .inject("GetClientsDetails", Fault::Status(429), Times::Once);
+    h.good_order().1
+}
+
 fn whmcs_too_slow(h: &Harness) -> String {
     h.whmcs.inject(
         "AddOrder",
@@ -184,6 +190,13 @@ const CASES: &[Case] = &[
         prepare: whmcs_unavailable,
         code: "503",
         message: "503",
+        creates_order: false,
+    },
+    Case {
+        name: "WHMCS rate limited",
+        prepare: whmcs_rate_limited,
+        code: "429",
+        message: "GetClientsDetails",
         creates_order: false,
     },
     Case {

@@ -70,6 +70,7 @@ async fn a_run_killed_after_add_order_is_completed_by_the_next_call_without_a_se
     let harness = Harness::start_with(Setup {
         env: vec![("FULFILLMENT_LOCK_TTL", "3s".to_owned())],
         crash_hook: Some(crash_once(CrashPoint::AfterAddOrder)),
+        ..Setup::default()
     })
     .await;
     let (client_id, order_id) = harness.good_order();

@@ -31,6 +31,7 @@ pub(crate) struct Harness {
     pub(crate) logs: CapturedLogs,
     pub(crate) http_addr: SocketAddr,
     client: FulfillmentServiceClient<Channel>,
+    channel: Channel,
     shutdown: CancellationToken,
     _files: TempDir,
 }
@@ -42,6 +43,10 @@ pub(crate) struct Setup {
     pub(crate) env: Vec<(&'static str, String)>,
     /// A crash hook for the orchestrator.
     pub(crate) crash_hook: Option<CrashHook>,
+    /// Sets `PORTAL_PRICEBOOK_ID` to the emulated org's standard price book.
+    pub(crate) portal_pricebook: bool,
+    /// Changes the environment once the emulators' addresses are in it.
+    pub(crate) adjust_env: Option<fn(&mut HashMap<&'static str, String>)>,
 }
 
 impl Harness {
@@ -75,7 +80,7 @@ impl Harness {
         )
         .expect("the tokens file is written");
 
-        let mut env: HashMap<&str, String> = HashMap::from([
+        let mut env: HashMap<&'static str, String> = HashMap::from([
             ("REDIS_URL", redis.url()),
             ("SF_LOGIN_URL", salesforce.url()),
             ("SF_CLIENT_ID", CLIENT_ID.to_owned()),
@@ -96,6 +101,12 @@ impl Harness {
         ]);
         for (name, value) in setup.env {
             env.insert(name, value);
+        }
+        if setup.portal_pricebook {
+            env.insert("PORTAL_PRICEBOOK_ID", salesforce.standard_pricebook_id());
+        }
+        if let Some(adjust) = setup.adjust_env {
+            adjust(&mut env);
         }
         let env: HashMap<String, String> =
             env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
@@ -120,10 +131,16 @@ impl Harness {
             whmcs,
             logs,
             http_addr,
-            client: FulfillmentServiceClient::new(channel),
+            client: FulfillmentServiceClient::new(channel.clone()),
+            channel,
             shutdown,
             _files: files,
         }
+    }
+
+    /// The channel to the server, for health and other services.
+    pub(crate) fn channel(&self) -> Channel {
+        self.channel.clone()
     }
 
     /// A client without credentials, for authentication tests.

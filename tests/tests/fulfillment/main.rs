@@ -4,6 +4,7 @@
 mod error_codes;
 mod exactly_once;
 mod harness;
+mod upstream;
 
 use bridge_proto::fulfillment::v1::{
     FulfillRequest, FulfillmentState, Outcome, StepStatus, Trigger,
@@ -215,4 +216,32 @@ async fn health_reports_redis_and_the_upstreams() {
     assert_eq!(health["integrations"]["salesforce"]["status"], "ok");
     assert_eq!(health["integrations"]["whmcs"]["status"], "ok");
     assert_eq!(health["service"], "fulfillment");
+
+    let mut probes = tonic_health::pb::health_client::HealthClient::new(harness.channel());
+    for service in ["", "fulfillment.v1.FulfillmentService"] {
+        let answer = harness::eventually("readiness", std::time::Duration::from_secs(10), || {
+            let mut probes = probes.clone();
+            async move {
+                let request = tonic_health::pb::HealthCheckRequest {
+                    service: service.to_owned(),
+                };
+                let status = probes.check(request).await.ok()?.into_inner().status();
+                (status == tonic_health::pb::health_check_response::ServingStatus::Serving)
+                    .then_some(status)
+            }
+        })
+        .await;
+        assert_eq!(
+            answer,
+            tonic_health::pb::health_check_response::ServingStatus::Serving,
+            "{service:?}"
+        );
+    }
+    let unknown = probes
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "other.v1.Service".to_owned(),
+        })
+        .await
+        .expect_err("unknown service");
+    assert_eq!(unknown.code(), Code::NotFound);
 }
