@@ -22,7 +22,7 @@ async fn main() -> ExitCode {
 
 async fn run(config: IngestConfig) -> anyhow::Result<()> {
     let shutdown = shutdown::on_termination_signal()?;
-    let ports = server::assemble(&config).await?;
+    let ports = server::assemble(&config, shutdown.clone()).await?;
     serve::run(ports, shutdown, config.server.shutdown_grace).await?;
     Ok(())
 }

@@ -1,0 +1,93 @@
+//! The replay cursor in Redis: `sf:pe:replay:<channel>` holds the raw replay id bytes exactly
+//! as Salesforce sent them, and `…:meta` when and under which lease epoch they were written.
+//!
+//! The write is one script that first checks the caller still holds the lease, so a deposed
+//! leader cannot move the cursor. Writes are coalesced by the caller: one per batch of finished
+//! events, not one per event.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use redis::{AsyncCommands, Script, aio::ConnectionManager};
+
+use crate::{keys::ChannelKeys, lease::Lease};
+
+/// Writes the cursor only while the lease is the caller's.
+const FENCED_WRITE: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[3], 'written_at_ms', ARGV[3], 'epoch', ARGV[4])
+return 1
+";
+
+/// Why the cursor could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum CursorError {
+    /// Redis did not answer.
+    #[error("Redis is unavailable: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// The lease is no longer ours.
+    #[error("the leader lease is held by another replica; the cursor was not moved")]
+    NotLeader,
+}
+
+/// The stored cursor and when it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCursor {
+    /// The replay id bytes.
+    pub replay_id: Vec<u8>,
+    /// When it was written, in Unix milliseconds (0 when unknown).
+    pub written_at_ms: u64,
+}
+
+/// Reads and writes one channel's cursor.
+#[derive(Clone)]
+pub struct ReplayCursor {
+    redis: ConnectionManager,
+    keys: ChannelKeys,
+}
+
+impl ReplayCursor {
+    /// The cursor of `keys`' channel.
+    pub fn new(redis: ConnectionManager, keys: ChannelKeys) -> Self {
+        Self { redis, keys }
+    }
+
+    /// The stored cursor, if any.
+    pub async fn load(&self) -> redis::RedisResult<Option<StoredCursor>> {
+        let mut redis = self.redis.clone();
+        let replay_id: Option<Vec<u8>> = redis.get(&self.keys.cursor).await?;
+        let Some(replay_id) = replay_id.filter(|bytes| !bytes.is_empty()) else {
+            return Ok(None);
+        };
+        let written: Option<String> = redis.hget(&self.keys.meta, "written_at_ms").await?;
+        let written_at_ms = written.and_then(|text| text.parse().ok()).unwrap_or(0);
+        Ok(Some(StoredCursor {
+            replay_id,
+            written_at_ms,
+        }))
+    }
+
+    /// Stores `replay_id` if `lease` is still held.
+    pub async fn store(&self, lease: &Lease, replay_id: &[u8]) -> Result<(), CursorError> {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        let mut redis = self.redis.clone();
+        let written: i64 = Script::new(FENCED_WRITE)
+            .key(&self.keys.leader)
+            .key(&self.keys.cursor)
+            .key(&self.keys.meta)
+            .arg(lease.value())
+            .arg(replay_id)
+            .arg(now_ms.to_string())
+            .arg(lease.epoch)
+            .invoke_async(&mut redis)
+            .await?;
+        if written == 1 {
+            Ok(())
+        } else {
+            Err(CursorError::NotLeader)
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Decoding an `OrderProvisionRequested__e` payload: a bare Avro datum read with the writer
+//! schema the event names, then `OrderId__c` picked out by name (fields the decoder does not
+//! know are ignored, and field order never matters).
+//!
+//! apache-avro can return a value for truncated input, so every decoded value is validated
+//! against its schema before use, and allocations are capped process-wide, so a datum that
+//! claims a huge string fails instead of exhausting memory.
+
+use std::sync::Once;
+
+use apache_avro::{Schema, types::Value};
+use bridge_runtime::salesforce::SalesforceId;
+
+/// The most bytes one decoded value may allocate: events are at most 1 MB.
+pub const MAX_ALLOCATION: usize = 2 * 1024 * 1024;
+
+/// Why a payload is not a usable event. Each is a reason to dead-letter it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PoisonReason {
+    /// The bytes are not a datum of the schema.
+    #[error("the payload is not a valid Avro datum of schema {schema_id}: {detail}")]
+    Undecodable {
+        /// The schema the event named.
+        schema_id: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// Salesforce does not know the schema the event names.
+    #[error("the schema id {schema_id:?} is unknown to Salesforce ({detail})")]
+    UnknownSchema {
+        /// The schema id.
+        schema_id: String,
+        /// What GetSchema answered.
+        detail: String,
+    },
+    /// The schema JSON could not be parsed.
+    #[error("the schema {schema_id} cannot be parsed: {detail}")]
+    BadSchema {
+        /// The schema id.
+        schema_id: String,
+        /// The parser's complaint.
+        detail: String,
+    },
+    /// The record has no `OrderId__c`, or it is null.
+    #[error("the event has no OrderId__c")]
+    MissingOrderId,
+    /// `OrderId__c` is not an Order id.
+    #[error("OrderId__c {value:?} is not an Order id: {detail}")]
+    MalformedOrderId {
+        /// The value, cut short.
+        value: String,
+        /// Why.
+        detail: String,
+    },
+    /// The event has no replay id, so it cannot be placed in the stream.
+    #[error("the event has no replay id")]
+    NoReplayId,
+}
+
+/// Sets the process-wide Avro allocation cap. The first call in a process wins.
+pub fn cap_allocations() {
+    static CAP: Once = Once::new();
+    CAP.call_once(|| {
+        apache_avro::util::max_allocation_bytes(MAX_ALLOCATION);
+    });
+}
+
+/// Reads the Order id out of `payload`, a bare datum of `schema`.
+pub fn decode_order_id(
+    schema: &Schema,
+    schema_id: &str,
+    payload: &[u8],
+) -> Result<SalesforceId, PoisonReason> {
+    cap_allocations();
+    let undecodable = |detail: String| PoisonReason::Undecodable {
+        schema_id: schema_id.to_owned(),
+        detail,
+    };
+    let reader = apache_avro::reader::datum::GenericDatumReader::builder(schema)
+        .build()
+        .map_err(|err| undecodable(err.to_string()))?;
+    let mut input = payload;
+    let value = reader
+        .read_value(&mut input)
+        .map_err(|err| undecodable(err.to_string()))?;
+    if !value.validate(schema) {
+        return Err(undecodable(
+            "the datum does not match the schema (truncated?)".to_owned(),
+        ));
+    }
+    if !input.is_empty() {
+        return Err(undecodable(format!(
+            "{} bytes follow the datum",
+            input.len()
+        )));
+    }
+
+    let Value::Record(fields) = value else {
+        return Err(undecodable("the datum is not a record".to_owned()));
+    };
+    let order_id = fields
+        .into_iter()
+        .find(|(name, _)| name == "OrderId__c")
+        .map(|(_, value)| value)
+        .ok_or(PoisonReason::MissingOrderId)?;
+    let text = match order_id {
+        Value::String(text) => text,
+        Value::Union(_, inner) => match *inner {
+            Value::String(text) => text,
+            Value::Null => return Err(PoisonReason::MissingOrderId),
+            other => return Err(malformed(&format!("{other:?}"), "not a string")),
+        },
+        Value::Null => return Err(PoisonReason::MissingOrderId),
+        other => return Err(malformed(&format!("{other:?}"), "not a string")),
+    };
+    SalesforceId::parse_with_prefix(text.trim(), "801")
+        .map_err(|err| malformed(&text, &err.to_string()))
+}
+
+fn malformed(value: &str, detail: &str) -> PoisonReason {
+    PoisonReason::MalformedOrderId {
+        value: value.chars().take(40).collect(),
+        detail: detail.to_owned(),
+    }
+}
+
+/// Parses a writer schema from `GetSchema`'s JSON.
+pub fn parse_schema(schema_id: &str, json: &str) -> Result<Schema, PoisonReason> {
+    Schema::parse_str(json).map_err(|err| PoisonReason::BadSchema {
+        schema_id: schema_id.to_owned(),
+        detail: err.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The richer example schema and its 93-byte datum from the Pub/Sub fact sheet.
+    const RICH_SCHEMA: &str = r#"{"type":"record","name":"OrderProvisionRequested__e","namespace":"com.sforce.eventbus","fields":[
+ {"name":"CreatedDate","type":"long","doc":"CreatedDate:DateTime"},
+ {"name":"CreatedById","type":"string","doc":"CreatedBy:EntityId"},
+ {"name":"OrderId__c","type":["null","string"],"doc":"Data:Text:00N5e00000Q1aAA","default":null},
+ {"name":"AccountId__c","type":["null","string"],"doc":"Data:Text:00N5e00000Q1aAB","default":null},
+ {"name":"ProductCode__c","type":["null","string"],"doc":"Data:Text:00N5e00000Q1aAC","default":null},
+ {"name":"Quantity__c","type":["null","double"],"doc":"Data:Double:00N5e00000Q1aAD","default":null},
+ {"name":"RequestedAt__c","type":["null","long"],"doc":"Data:DateTime:00N5e00000Q1aAE","default":null},
+ {"name":"Notes__c","type":["null","string"],"doc":"Data:Text:00N5e00000Q1aAF","default":null},
+ {"name":"IsRush__c","type":"boolean","doc":"Data:Boolean:00N5e00000Q1aAG","default":false}
+]}"#;
+    const RICH_DATUM: &str = "80a0abfef9622430303578783030303030315838557a41414b02243830317878303030303033475a306e4141470224303031787830303030303344476232414147021046494245522d31470200000000000000400280a0abfef9620001";
+
+    fn hex(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn schema_id(schema: &Schema) -> String {
+        use base64::Engine;
+        use md5::{Digest, Md5};
+        let digest = Md5::digest(schema.canonical_form().as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+    }
+
+    #[test]
+    fn the_reference_datum_decodes_to_its_order_id() {
+        let schema = parse_schema("T81xDFrCD7RmXBKAiSlc4Q", RICH_SCHEMA).unwrap();
+        assert_eq!(schema_id(&schema), "T81xDFrCD7RmXBKAiSlc4Q");
+        let datum = hex(RICH_DATUM);
+        assert_eq!(datum.len(), 93);
+
+        let order_id = decode_order_id(&schema, "T81xDFrCD7RmXBKAiSlc4Q", &datum).unwrap();
+
+        assert_eq!(order_id.as_str(), "801xx000003GZ0nAAG");
+    }
+
+    #[test]
+    fn truncated_garbage_and_trailing_bytes_are_poison() {
+        let schema = parse_schema("x", RICH_SCHEMA).unwrap();
+        let datum = hex(RICH_DATUM);
+        for bad in [
+            &datum[..30],
+            &datum[..92],
+            b"garbage!".as_slice(),
+            &[0xff; 12],
+        ] {
+            assert!(
+                matches!(
+                    decode_order_id(&schema, "x", bad),
+                    Err(PoisonReason::Undecodable { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        let mut longer = datum.clone();
+        longer.push(0);
+        assert!(matches!(
+            decode_order_id(&schema, "x", &longer),
+            Err(PoisonReason::Undecodable { .. })
+        ));
+    }
+
+    #[test]
+    fn a_datum_claiming_a_huge_string_fails_instead_of_allocating() {
+        let schema = parse_schema("x", RICH_SCHEMA).unwrap();
+        // CreatedDate, then CreatedById claiming 200 MB.
+        let mut datum = vec![0x02];
+        let mut length: u64 = 200_000_000 << 1;
+        while length >= 0x80 {
+            datum.push((length as u8) | 0x80);
+            length >>= 7;
+        }
+        datum.push(length as u8);
+        assert!(decode_order_id(&schema, "x", &datum).is_err());
+    }
+
+    #[test]
+    fn missing_null_and_malformed_order_ids_are_named() {
+        let schema = parse_schema(
+            "s",
+            r#"{"type":"record","name":"E","fields":[{"name":"OrderId__c","type":["null","string"],"default":null}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            decode_order_id(&schema, "s", &[0x00]),
+            Err(PoisonReason::MissingOrderId)
+        );
+        let mut wrong = vec![0x02, 0x06];
+        wrong.extend_from_slice(b"001");
+        assert!(matches!(
+            decode_order_id(&schema, "s", &wrong),
+            Err(PoisonReason::MalformedOrderId { .. })
+        ));
+
+        let other = parse_schema(
+            "o",
+            r#"{"type":"record","name":"E","fields":[{"name":"Other","type":"string"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            decode_order_id(&other, "o", &[0x02, b'a']),
+            Err(PoisonReason::MissingOrderId)
+        );
+    }
+}
