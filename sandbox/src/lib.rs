@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod pubsub;
 pub mod salesforce;
 pub mod whmcs;
 
