@@ -37,10 +37,11 @@ impl FulfillmentApi {
 }
 
 fn trace_id(field: &str, value: String) -> Result<String, Status> {
-    if value.chars().count() > MAX_TRACE_ID || value.chars().any(|c| c.is_control()) {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+    if value.len() > MAX_TRACE_ID || !value.chars().all(allowed) {
         return Err(status::invalid_request(
             field,
-            "must be at most 128 printable characters",
+            "must be at most 128 characters of A-Z, a-z, 0-9, '-', '_', '.', ':'",
         ));
     }
     Ok(value)

@@ -85,6 +85,18 @@ pub fn from_run_error(error: &RunError) -> Status {
         RunError::OrderNotFound => {
             status(Code::NotFound, "ORDER_NOT_FOUND", message, HashMap::new())
         }
+        RunError::AddOrderInFlight { wait_ms } => status(
+            Code::Aborted,
+            "ADD_ORDER_IN_FLIGHT",
+            message,
+            HashMap::from([("retry_after_ms".to_owned(), wait_ms.to_string())]),
+        ),
+        RunError::Store(StoreError::Format(_)) => status(
+            Code::FailedPrecondition,
+            "JOURNAL_UNREADABLE",
+            message,
+            HashMap::new(),
+        ),
         RunError::Store(store) => store_unavailable(store),
         RunError::Salesforce(RestError::Auth(_)) => status(
             Code::Unavailable,

@@ -11,7 +11,7 @@
 
 use bridge_runtime::salesforce::{AuthError, RestError};
 
-use crate::{store::StoreError, whmcs::WhmcsError};
+use crate::whmcs::WhmcsError;
 
 /// The most characters `Activation_Error_Message__c` holds.
 pub const MESSAGE_LIMIT: usize = 255;
@@ -72,11 +72,6 @@ impl StepFailure {
     /// The Order disappeared between the guard's read and the details query.
     pub fn order_vanished() -> Self {
         Self::new("NOT_FOUND", "The Order no longer exists in Salesforce")
-    }
-
-    /// Redis failed in the middle of a run, so the run stopped before changing WHMCS.
-    pub fn store(error: &StoreError) -> Self {
-        Self::new("STORE_UNAVAILABLE", error.to_string())
     }
 
     /// A Salesforce call failed.

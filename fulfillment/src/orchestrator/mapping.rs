@@ -201,8 +201,13 @@ fn unmapped_reason(
                 && quantity.fract() == 0.0
                 && quantity <= f64::from(MAX_QUANTITY) => {}
         Some(quantity) => {
+            let shown = if quantity.abs() < 1e6 {
+                quantity.to_string()
+            } else {
+                format!("{quantity:e}")
+            };
             return Some(format!(
-                "quantity {quantity} is not a whole number from 1 to {MAX_QUANTITY}"
+                "quantity {shown} is not a whole number from 1 to {MAX_QUANTITY}"
             ));
         }
         None => return Some("Quantity is not set".into()),

@@ -30,7 +30,7 @@ use self::steps::StepLog;
 use crate::{
     store::{
         JournalUpdate, Journals, LockGrant, LockRenewal, OrderJournal, OrderLocks, PendingWrite,
-        RecordedError, RecordedStep, RunState, StoreError, WhmcsProgress,
+        RecordedError, RecordedStep, RunState, StoreError, WhmcsProgress, now_ms,
     },
     upstream::UpstreamHealth,
     whmcs::{Deadlines, WhmcsClient},
@@ -133,6 +133,12 @@ pub enum RunError {
     /// The run lost its lock to another run and stopped.
     #[error("the run lost the Order's lock to another run and stopped")]
     LockLost,
+    /// An earlier run's AddOrder may still be in flight; the Order can be fulfilled after that.
+    #[error("an earlier AddOrder for this Order may still be in flight; retry in {wait_ms} ms")]
+    AddOrderInFlight {
+        /// How long until it cannot be.
+        wait_ms: u64,
+    },
     /// A crash hook stopped the run dead, as a killed process would.
     #[error("the run was stopped at {0:?} by a crash hook")]
     Crashed(CrashPoint),
@@ -251,7 +257,9 @@ impl Orchestrator {
                 Outcome::AlreadyActivated => "already_activated",
                 Outcome::Failed => "failed",
             },
-            Err(RunError::AlreadyInProgress) => "already_in_progress",
+            Err(RunError::AlreadyInProgress | RunError::AddOrderInFlight { .. }) => {
+                "already_in_progress"
+            }
             Err(RunError::NotActivatable { .. }) => "not_activatable",
             Err(RunError::OrderNotFound) => "not_found",
             Err(_) => "unavailable",
@@ -369,15 +377,38 @@ impl Run<'_> {
             }
         }
 
-        if let Some(pending) = journal.pending_write {
-            return self.retry_pending_write(pending, &journal).await;
+        if journal.progress == WhmcsProgress::Creating && now_ms() < journal.creating_until_ms {
+            // An earlier run sent AddOrder and lost its lock (or its process) before the answer
+            // came: searching now could miss an order WHMCS is still creating.
+            self.steps.end(StepStatus::Failed);
+            let wait_ms = journal.creating_until_ms - now_ms();
+            tracing::info!(
+                wait_ms,
+                "An earlier AddOrder may still be in flight; answering ABORTED until it cannot be"
+            );
+            return Err(RunError::AddOrderInFlight { wait_ms });
         }
 
-        let started = JournalUpdate::new().state(RunState::Running).run_started(
-            journal.attempts.saturating_add(1),
-            &self.request.caller,
-            &self.request.correlation_id,
-        );
+        if let Some(pending) = journal.pending_write {
+            let new_event = !self.request.event_uuid.is_empty()
+                && self.request.event_uuid != journal.pending_event;
+            if new_event {
+                tracing::info!(
+                    "A new event for an Order with an unwritten outcome: running afresh"
+                );
+            } else if let Some(report) = self.retry_pending_write(pending, &journal).await? {
+                return Ok(report);
+            }
+        }
+
+        let started = JournalUpdate::new()
+            .state(RunState::Running)
+            .pending_write(None, "")
+            .run_started(
+                journal.attempts.saturating_add(1),
+                &self.request.caller,
+                &self.request.correlation_id,
+            );
         if let Err(err) = self.inner.journals.write(self.grant, started).await {
             self.steps.end(StepStatus::Failed);
             return Err(fenced_or(err));
@@ -411,7 +442,7 @@ impl Run<'_> {
             // A previous run's write reached Salesforce although its answer did not.
             let settled = JournalUpdate::new()
                 .state(RunState::Activated)
-                .pending_write(None)
+                .pending_write(None, "")
                 .error(None);
             if let Err(err) = self.inner.journals.write(self.grant, settled).await {
                 tracing::warn!(error = %err, "Could not settle the journal of an activated Order");
@@ -436,13 +467,12 @@ impl Run<'_> {
     }
 
     /// A previous run decided its outcome but could not write it; only the write is retried.
+    /// `None` when the journal lacks what the write needs, so the run goes on afresh.
     async fn retry_pending_write(
-        mut self,
+        &mut self,
         pending: PendingWrite,
         journal: &OrderJournal,
-    ) -> Result<RunReport, RunError> {
-        self.steps.end(StepStatus::Succeeded);
-        tracing::info!(pending = ?pending, "Retrying only the write of the recorded outcome");
+    ) -> Result<Option<RunReport>, RunError> {
         let (step, outcome, write) = match (pending, &journal.whmcs_order_id, &journal.last_error) {
             (PendingWrite::Activated, Some(order_id), _) => (
                 steps::SF_SUCCESS_UPDATE,
@@ -460,9 +490,10 @@ impl Run<'_> {
                     .mark_failed(self.order_id(), &error.code, &error.message)
                     .await,
             ),
-            // A pending write without what it needs cannot be replayed; run afresh.
-            _ => (steps::SF_STATUS_UPDATE, Outcome::Failed, Ok(())),
+            _ => return Ok(None),
         };
+        self.steps.end(StepStatus::Succeeded);
+        tracing::info!(pending = ?pending, "Retrying only the write of the recorded outcome");
         self.steps.begin(step);
         let updated = match &write {
             Ok(()) => {
@@ -481,14 +512,14 @@ impl Run<'_> {
             }
         };
         if updated {
-            let settled = JournalUpdate::new().pending_write(None);
+            let settled = JournalUpdate::new().pending_write(None, "");
             self.inner
                 .journals
                 .write(self.grant, settled)
                 .await
                 .map_err(fenced_or)?;
         }
-        Ok(RunReport {
+        Ok(Some(RunReport {
             order_id: self.order_id().clone(),
             outcome,
             whmcs_order_id: journal.whmcs_order_id.clone(),
@@ -502,7 +533,7 @@ impl Run<'_> {
             steps: self.steps.recorded().to_vec(),
             mapping: None,
             correlation_id: self.request.correlation_id.clone(),
-        })
+        }))
     }
 
     fn activated(
@@ -561,15 +592,6 @@ impl Run<'_> {
             message: failure.message,
             step: step.to_owned(),
         };
-        let update = JournalUpdate::new()
-            .state(RunState::Failed)
-            .error(Some(&error))
-            .pending_write((!updated).then_some(PendingWrite::Failed))
-            .steps(self.steps.recorded());
-        if let Err(err) = self.inner.journals.write(self.grant, update).await {
-            tracing::error!(error = %err, "Could not journal the failure");
-        }
-
         let latest = self
             .inner
             .journals
@@ -578,6 +600,20 @@ impl Run<'_> {
             .ok()
             .flatten();
         let known = latest.as_ref().unwrap_or(journal_before);
+        // When WHMCS is done, the outcome still owed to the Order is Activated, not Failed.
+        let owed = if known.progress == WhmcsProgress::Accepted {
+            PendingWrite::Activated
+        } else {
+            PendingWrite::Failed
+        };
+        let update = JournalUpdate::new()
+            .state(RunState::Failed)
+            .error(Some(&error))
+            .pending_write((!updated).then_some(owed), &self.request.event_uuid)
+            .steps(self.steps.recorded());
+        if let Err(err) = self.inner.journals.write(self.grant, update).await {
+            tracing::error!(error = %err, "Could not journal the failure");
+        }
         RunReport {
             order_id: self.order_id().clone(),
             outcome: Outcome::Failed,
@@ -609,13 +645,15 @@ impl Run<'_> {
         }
     }
 
-    /// Writes to the journal; a lost lock stops the run, a Redis failure fails it.
+    /// Writes to the journal. A lost lock stops the run; so does a Redis failure, which is no
+    /// fault of the Order: the run stops without recording a failure on it, and the caller is
+    /// told to retry later (UNAVAILABLE), which resumes from what the journal holds.
     async fn journal(&self, update: JournalUpdate) -> Result<(), StepError> {
-        match self.inner.journals.write(self.grant, update).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::Fenced) => Err(StepError::Stop(RunError::LockLost)),
-            Err(err) => Err(StepError::Failed(StepFailure::store(&err))),
-        }
+        self.inner
+            .journals
+            .write(self.grant, update)
+            .await
+            .map_err(|err| StepError::Stop(fenced_or(err)))
     }
 }
 

@@ -14,8 +14,19 @@ use super::{
 };
 use crate::{
     store::{JournalUpdate, OrderJournal, RunState, WhmcsProgress},
-    whmcs::{ExistingOrder, OrderLine, WhmcsError},
+    whmcs::{ExistingOrder, OrderLine, OrdersFilter, WhmcsError},
 };
+
+/// Whether `text` (surrounding whitespace aside) is a WHMCS id: digits only, not zero.
+fn is_whmcs_id(text: &str) -> bool {
+    let text = text.trim();
+    !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && text.parse::<u64>().is_ok_and(|id| id > 0)
+}
+
+/// How long past the AddOrder deadline an order may still appear in WHMCS.
+const IN_FLIGHT_MARGIN_MS: u64 = 5_000;
 
 /// The WHMCS order the run ends with.
 pub(super) struct Provisioned {
@@ -62,16 +73,32 @@ impl Run<'_> {
         self.steps.end(StepStatus::Succeeded);
         self.check_lock()?;
 
-        let existing = if reached(journal, WhmcsProgress::Created) {
-            // A WHMCS order exists: go straight to accepting it.
+        let mut accepted = reached(journal, WhmcsProgress::Accepted);
+        let resumed = if reached(journal, WhmcsProgress::Created) {
+            match self.existing_order(journal).await? {
+                Some(active) => {
+                    accepted |= active;
+                    Some(Provisioned {
+                        order_id: journal.whmcs_order_id.clone().unwrap_or_default(),
+                        service_ids: journal.whmcs_service_ids.clone(),
+                        invoice_id: journal.whmcs_invoice_id.clone(),
+                    })
+                }
+                None => {
+                    accepted = false;
+                    None
+                }
+            }
+        } else {
+            None
+        };
+
+        let existing = if let Some(resumed) = resumed {
+            // The WHMCS order exists: go straight to accepting it.
             self.steps.skip(steps::ORDER_DETAILS);
             self.steps.skip(steps::MAPPING);
             self.steps.skip(steps::WHMCS_CREATE);
-            Provisioned {
-                order_id: journal.whmcs_order_id.clone().unwrap_or_default(),
-                service_ids: journal.whmcs_service_ids.clone(),
-                invoice_id: journal.whmcs_invoice_id.clone(),
-            }
+            resumed
         } else {
             self.steps.begin(steps::ORDER_DETAILS);
             let details = self.order_details().await?;
@@ -90,7 +117,7 @@ impl Run<'_> {
         };
         self.check_lock()?;
 
-        if reached(journal, WhmcsProgress::Accepted) {
+        if accepted {
             self.steps.skip(steps::WHMCS_ACCEPT);
         } else {
             self.steps.begin(steps::WHMCS_ACCEPT);
@@ -109,7 +136,7 @@ impl Run<'_> {
         self.steps.end(StepStatus::Succeeded);
         let done = JournalUpdate::new()
             .state(RunState::Activated)
-            .pending_write(None)
+            .pending_write(None, "")
             .error(None)
             .steps(self.steps.recorded());
         if let Err(err) = self.inner.journals.write(self.grant, done).await {
@@ -151,7 +178,7 @@ impl Run<'_> {
                 )
                 .into());
             }
-            Some(text) if text.trim().parse::<u64>().map_or(true, |id| id == 0) => {
+            Some(text) if !is_whmcs_id(text) => {
                 return Err(StepFailure::order(
                     OrderProblem::ClientMissing,
                     format!("Account.WH_Client_ID__c {text:?} is not a WHMCS client id"),
@@ -269,12 +296,13 @@ impl Run<'_> {
             return self.adopt(order).await;
         }
 
-        self.journal(
-            JournalUpdate::new()
-                .progress(WhmcsProgress::Creating)
-                .whmcs_client(plan.client_id),
-        )
-        .await?;
+        // Until the AddOrder deadline (and a margin) has passed, no other run may search for
+        // or create this order: it could still be on its way.
+        let until = crate::store::now_ms()
+            .saturating_add(u64::try_from(deadlines.order.as_millis()).unwrap_or(u64::MAX))
+            .saturating_add(IN_FLIGHT_MARGIN_MS);
+        self.journal(JournalUpdate::new().creating(plan.client_id, until))
+            .await?;
         let created = whmcs
             .add_order(
                 plan.client_id,
@@ -283,8 +311,25 @@ impl Run<'_> {
                 &marker,
                 deadlines,
             )
-            .await
-            .map_err(|err| self.whmcs_failed(&err))?;
+            .await;
+        let created = match created {
+            Ok(created) => created,
+            Err(err) => {
+                // WHMCS answered (with an error): nothing is in flight any more, so the next
+                // attempt may search at once. A timeout or a dropped connection leaves the
+                // window in place, since WHMCS may still be creating the order.
+                if !matches!(err, WhmcsError::Transport { .. })
+                    && let Err(write) = self
+                        .inner
+                        .journals
+                        .write(self.grant, JournalUpdate::new().add_order_answered())
+                        .await
+                {
+                    tracing::warn!(error = %write, "Could not journal the AddOrder answer");
+                }
+                return Err(self.whmcs_failed(&err));
+            }
+        };
         self.inner.health.whmcs.succeeded();
         self.crash_point(CrashPoint::AfterAddOrder)?;
         tracing::info!(
@@ -345,7 +390,56 @@ impl Run<'_> {
             whmcs_order_id = order_id,
             "WHMCS accept succeeded: order accepted"
         );
-        self.journal(JournalUpdate::new().progress(WhmcsProgress::Accepted))
+        // The order is accepted whatever the journal says; a lost write only means the next run
+        // asks WHMCS again (an Active order counts as accepted), so it does not fail this one.
+        if let Err(err) = self
+            .inner
+            .journals
+            .write(
+                self.grant,
+                JournalUpdate::new().progress(WhmcsProgress::Accepted),
+            )
             .await
+        {
+            tracing::warn!(error = %err, "Could not journal the accepted order");
+        }
+        Ok(())
+    }
+
+    /// Asks WHMCS how the journaled order stands: `Some(active)` while it is Pending or Active,
+    /// `None` when it was cancelled, marked fraud or deleted, in which case the journal forgets
+    /// it and a new order is created (an operator who cancelled it wants a new one).
+    async fn existing_order(&self, journal: &OrderJournal) -> Result<Option<bool>, StepError> {
+        let Some(order_id) = journal.whmcs_order_id.as_deref() else {
+            self.journal(JournalUpdate::new().forget_whmcs_order())
+                .await?;
+            return Ok(None);
+        };
+        let page = self
+            .inner
+            .whmcs
+            .orders(
+                OrdersFilter::Order(order_id),
+                0,
+                1,
+                self.inner.settings.deadlines,
+            )
+            .await
+            .map_err(|err| self.whmcs_failed(&err))?;
+        let status = page
+            .orders
+            .iter()
+            .find(|order| order.order_id == order_id)
+            .map(|order| order.status.clone());
+        match status.as_deref() {
+            Some("Active") => Ok(Some(true)),
+            Some("Pending") => Ok(Some(false)),
+            other => {
+                tracing::warn!(whmcs_order_id = order_id, status = ?other, "The journaled WHMCS order is gone or cancelled; a new one will be created");
+                self.journal(JournalUpdate::new().forget_whmcs_order())
+                    .await?;
+                Ok(None)
+            }
+        }
     }
 }

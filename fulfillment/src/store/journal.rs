@@ -148,6 +148,12 @@ pub struct OrderJournal {
     pub last_error: Option<RecordedError>,
     /// An outcome still to be written to the Order.
     pub pending_write: Option<PendingWrite>,
+    /// The EventUuid of the run that left the pending write (empty for a direct call), so a
+    /// new event (an operator's retry) runs afresh instead of replaying an old outcome.
+    pub pending_event: String,
+    /// While WHMCS progress is `Creating`: until when (Unix ms) the AddOrder sent may still be
+    /// in flight. Before then no other run may search for or create the order.
+    pub creating_until_ms: u64,
     /// How many runs have started.
     pub attempts: u32,
     /// The caller of the latest run.
@@ -226,6 +232,8 @@ impl OrderJournal {
             whmcs_invoice_id: optional("whmcs_invoice_id"),
             last_error,
             pending_write,
+            pending_event: text("pending_event").to_owned(),
+            creating_until_ms: number("creating_until_ms")?,
             attempts,
             caller: text("caller").to_owned(),
             correlation_id: text("correlation_id").to_owned(),
@@ -254,6 +262,7 @@ impl JournalUpdate {
     }
 
     fn set(mut self, field: &'static str, value: impl fmt::Display) -> Self {
+        self.fields.retain(|(existing, _)| *existing != field);
         self.fields.push((field, value.to_string()));
         self
     }
@@ -295,14 +304,38 @@ impl JournalUpdate {
             .set("error_step", &error.step)
     }
 
-    /// Records an outcome still to be written to the Order, or clears it with `None`.
-    pub fn pending_write(self, pending: Option<PendingWrite>) -> Self {
+    /// Records an outcome still to be written to the Order, or clears it with `None`, with the
+    /// EventUuid of the run that decided it.
+    pub fn pending_write(self, pending: Option<PendingWrite>, event_uuid: &str) -> Self {
         let value = match pending {
             None => "",
             Some(PendingWrite::Activated) => "activated",
             Some(PendingWrite::Failed) => "failed",
         };
         self.set("pending_write", value)
+            .set("pending_event", event_uuid)
+    }
+
+    /// Records that an AddOrder is about to be sent for `client_id` and may be in flight until
+    /// `until_ms` (Unix milliseconds).
+    pub fn creating(self, client_id: u64, until_ms: u64) -> Self {
+        self.progress(WhmcsProgress::Creating)
+            .whmcs_client(client_id)
+            .set("creating_until_ms", until_ms)
+    }
+
+    /// Records that no AddOrder is in flight any more (WHMCS answered it, one way or another).
+    pub fn add_order_answered(self) -> Self {
+        self.set("creating_until_ms", 0)
+    }
+
+    /// Forgets a WHMCS order that no longer exists (cancelled or deleted in WHMCS), so the next
+    /// attempt creates a new one.
+    pub fn forget_whmcs_order(self) -> Self {
+        self.progress(WhmcsProgress::None)
+            .set("whmcs_order_id", "")
+            .set("whmcs_service_ids", "")
+            .set("whmcs_invoice_id", "")
     }
 
     /// Records the start of a run.
@@ -344,11 +377,7 @@ impl Journals {
 
     /// Writes `update` if `grant` still holds the Order's lock; [`StoreError::Fenced`] if not.
     pub async fn write(&self, grant: &LockGrant, update: JournalUpdate) -> Result<(), StoreError> {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|elapsed| elapsed.as_millis())
-            .unwrap_or_default();
-        let update = update.set("updated_at", now_ms);
+        let update = update.set("updated_at", super::now_ms());
         let retention = if update.terminal {
             JOURNAL_RETENTION.as_secs()
         } else {

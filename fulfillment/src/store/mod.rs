@@ -12,6 +12,14 @@ pub use journal::{
 };
 pub use lock::{LockGrant, LockRenewal, OrderLocks, lock_key};
 
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default()
+}
+
 /// How long a journal is kept after its Order reached a terminal state (30 days).
 pub const JOURNAL_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 

@@ -6,7 +6,10 @@ use bridge_proto::fulfillment::v1::{
     FulfillRequest, FulfillmentState, Outcome, StepStatus, Trigger,
 };
 use fulfillment::orchestrator::CrashPoint;
-use sandbox::whmcs::{Fault, Times};
+use sandbox::{
+    salesforce::{RestFault, RestTarget},
+    whmcs::{Fault, Times},
+};
 use serde_json::json;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -68,7 +71,10 @@ async fn fifty_concurrent_calls_create_exactly_one_whmcs_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_killed_after_add_order_is_completed_by_the_next_call_without_a_second_order() {
     let harness = Harness::start_with(Setup {
-        env: vec![("FULFILLMENT_LOCK_TTL", "3s".to_owned())],
+        env: vec![
+            ("FULFILLMENT_LOCK_TTL", "3s".to_owned()),
+            ("WHMCS_ORDER_TIMEOUT", "2s".to_owned()),
+        ],
         crash_hook: Some(crash_once(CrashPoint::AfterAddOrder)),
         ..Setup::default()
     })
@@ -93,12 +99,16 @@ async fn a_run_killed_after_add_order_is_completed_by_the_next_call_without_a_se
     );
 
     // The dead run's lock expires on its own; until then the Order is in progress.
-    let response = eventually("the lock to expire", Duration::from_secs(10), || async {
-        match harness.fulfill(&order_id, Trigger::PlatformEvent).await {
-            Err(status) if status.code() == Code::Aborted => None,
-            other => Some(other),
-        }
-    })
+    let response = eventually(
+        "the lock and the in-flight window to expire",
+        Duration::from_secs(30),
+        || async {
+            match harness.fulfill(&order_id, Trigger::PlatformEvent).await {
+                Err(status) if status.code() == Code::Aborted => None,
+                other => Some(other),
+            }
+        },
+    )
     .await
     .expect("Fulfill answers");
 
@@ -214,10 +224,19 @@ async fn an_order_created_by_a_hung_add_order_is_found_on_a_later_page_and_adopt
             .expect("a filler order");
     }
 
-    let retried = harness
-        .fulfill(&order_id, Trigger::Direct)
-        .await
-        .expect("Fulfill answers");
+    // The hung call's window passes first: until then nobody may search or create.
+    let retried = eventually(
+        "the in-flight window to pass",
+        Duration::from_secs(30),
+        || async {
+            match harness.fulfill(&order_id, Trigger::Direct).await {
+                Err(status) if status.code() == Code::Aborted => None,
+                other => Some(other),
+            }
+        },
+    )
+    .await
+    .expect("Fulfill answers");
     assert_eq!(retried.outcome(), Outcome::Activated, "{retried:?}");
     let ours: Vec<_> = harness
         .whmcs_orders_of(client_id)
@@ -250,4 +269,215 @@ fn deadlines() -> fulfillment::whmcs::Deadlines {
         call: Duration::from_secs(5),
         order: Duration::from_secs(5),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_loses_its_lock_during_add_order_never_causes_a_second_order() {
+    let harness = Harness::start_with(Setup {
+        env: vec![("WHMCS_ORDER_TIMEOUT", "3s".to_owned())],
+        ..Setup::default()
+    })
+    .await;
+    let (client_id, order_id) = harness.good_order();
+    harness.whmcs.inject(
+        "AddOrder",
+        Fault::Delay(Duration::from_millis(1500)),
+        Times::Once,
+    );
+
+    let first = {
+        let mut client = harness.raw_client();
+        let request = FulfillRequest {
+            order_id: order_id.clone(),
+            trigger: Trigger::PlatformEvent.into(),
+            ..Default::default()
+        };
+        tokio::spawn(async move { client.fulfill(harness::authorised(request)).await })
+    };
+    eventually(
+        "the AddOrder to be on its way",
+        Duration::from_secs(10),
+        || async {
+            let journal = harness.journal(&order_id).await.ok()?;
+            (journal.state() == FulfillmentState::CreatingWhmcsOrder).then_some(())
+        },
+    )
+    .await;
+    // The lock vanishes, as after a Redis failover to a replica that never saw it.
+    harness
+        .redis
+        .command(&["DEL", &format!("fulfillment:lock:{order_id}")])
+        .expect("DEL");
+
+    let second = harness
+        .fulfill(&order_id, Trigger::PlatformEvent)
+        .await
+        .expect_err("held off");
+    assert_eq!(second.code(), Code::Aborted);
+    assert_eq!(
+        second.get_details_error_info().expect("ErrorInfo").reason,
+        "ADD_ORDER_IN_FLIGHT"
+    );
+
+    let first = first
+        .await
+        .expect("the task ends")
+        .expect_err("the first run lost its lock");
+    assert_eq!(
+        first.get_details_error_info().expect("ErrorInfo").reason,
+        "LOCK_LOST"
+    );
+
+    let response = eventually(
+        "the in-flight window to pass",
+        Duration::from_secs(30),
+        || async {
+            match harness.fulfill(&order_id, Trigger::PlatformEvent).await {
+                Err(status) if status.code() == Code::Aborted => None,
+                other => Some(other),
+            }
+        },
+    )
+    .await
+    .expect("Fulfill answers");
+    assert_eq!(response.outcome(), Outcome::Activated, "{response:?}");
+    assert_eq!(
+        harness.whmcs_orders_of(client_id).len(),
+        1,
+        "the first run's order was adopted"
+    );
+    assert_eq!(harness.whmcs.count("AddOrder"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_cancelled_in_whmcs_is_replaced_on_retry() {
+    let harness = Harness::start().await;
+    let (client_id, order_id) = harness.good_order();
+    harness
+        .whmcs
+        .inject("AcceptOrder", Fault::Status(503), Times::Once);
+    let failed = harness
+        .fulfill(&order_id, Trigger::PlatformEvent)
+        .await
+        .expect("answers");
+    assert_eq!(failed.outcome(), Outcome::Failed);
+    let cancelled = failed.whmcs_order_id.clone();
+
+    whmcs_client(&harness)
+        .call(
+            "CancelOrder",
+            &[("orderid".to_owned(), cancelled.clone())],
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("the operator cancels the WHMCS order");
+    harness
+        .salesforce
+        .retry_order(&order_id)
+        .expect("the retry action runs");
+    let retried = harness
+        .fulfill(&order_id, Trigger::PlatformEvent)
+        .await
+        .expect("answers");
+
+    assert_eq!(retried.outcome(), Outcome::Activated, "{retried:?}");
+    assert_ne!(retried.whmcs_order_id, cancelled, "a new WHMCS order");
+    let orders = harness.whmcs_orders_of(client_id);
+    assert_eq!(
+        orders
+            .iter()
+            .filter(|order| order.status == "Active")
+            .count(),
+        1
+    );
+    assert_eq!(
+        orders
+            .iter()
+            .filter(|order| order.status == "Cancelled")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outcome_salesforce_refused_twice_is_written_by_the_next_call() {
+    let harness = Harness::start().await;
+    let (_, order_id) = harness.good_order();
+    let locked = || RestFault::ApiError {
+        status: 400,
+        error_code: "UNABLE_TO_LOCK_ROW".into(),
+        message: "unable to obtain exclusive access to this record".into(),
+    };
+    // The success write and then the Failed write are both refused.
+    harness.salesforce.inject(
+        RestTarget::PatchOrder,
+        locked(),
+        sandbox::salesforce::Times::Times(2),
+    );
+
+    let response = harness
+        .fulfill(&order_id, Trigger::PlatformEvent)
+        .await
+        .expect("answers");
+    assert_eq!(response.outcome(), Outcome::Failed);
+    assert!(!response.salesforce_updated);
+    assert_eq!(
+        harness.field(&order_id, "Activation_Status__c"),
+        json!("Activating")
+    );
+    assert!(
+        !harness
+            .journal(&order_id)
+            .await
+            .expect("journal")
+            .salesforce_updated
+    );
+
+    let settled = harness
+        .fulfill(&order_id, Trigger::Direct)
+        .await
+        .expect("answers");
+    assert_eq!(
+        settled.outcome(),
+        Outcome::Activated,
+        "the owed outcome is Activated: {settled:?}"
+    );
+    assert_eq!(
+        harness.field(&order_id, "Activation_Status__c"),
+        json!("Activated")
+    );
+    assert_eq!(
+        harness.field(&order_id, "WHMCS_Order_ID__c"),
+        json!(response.whmcs_order_id)
+    );
+    assert_eq!(harness.whmcs.count("AddOrder"), 1);
+    assert_eq!(harness.whmcs.count("AcceptOrder"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_event_runs_afresh_instead_of_replaying_an_unwritten_failure() {
+    let harness = Harness::start().await;
+    let (client_id, order_id) = harness.good_order();
+    harness
+        .whmcs
+        .inject("AddOrder", Fault::Status(503), Times::Once);
+    harness.salesforce.inject(
+        RestTarget::PatchOrder,
+        RestFault::Html(503),
+        sandbox::salesforce::Times::Once,
+    );
+
+    let failed = harness
+        .fulfill_event(&order_id, Trigger::PlatformEvent, "event-1")
+        .await
+        .expect("answers");
+    assert_eq!(failed.error.as_ref().map(|e| e.code.as_str()), Some("503"));
+    assert!(!failed.salesforce_updated);
+
+    let retried = harness
+        .fulfill_event(&order_id, Trigger::PlatformEvent, "event-2")
+        .await
+        .expect("answers");
+    assert_eq!(retried.outcome(), Outcome::Activated, "{retried:?}");
+    assert_eq!(harness.whmcs_orders_of(client_id).len(), 1);
 }

@@ -25,7 +25,7 @@ pub(crate) const INGEST_TOKEN: &str = "tok-ingest-0b7d41c3";
 
 /// Everything one test needs.
 pub(crate) struct Harness {
-    _redis: RedisServer,
+    pub(crate) redis: RedisServer,
     pub(crate) salesforce: SalesforceEmulator,
     pub(crate) whmcs: WhmcsEmulator,
     pub(crate) logs: CapturedLogs,
@@ -126,7 +126,7 @@ impl Harness {
             .await
             .expect("the server accepts connections");
         Self {
-            _redis: redis,
+            redis,
             salesforce,
             whmcs,
             logs,
@@ -154,9 +154,20 @@ impl Harness {
         order_id: &str,
         trigger: Trigger,
     ) -> Result<FulfillResponse, Status> {
+        self.fulfill_event(order_id, trigger, "").await
+    }
+
+    /// Calls Fulfill as the `portal` caller, for the platform event `event_uuid`.
+    pub(crate) async fn fulfill_event(
+        &self,
+        order_id: &str,
+        trigger: Trigger,
+        event_uuid: &str,
+    ) -> Result<FulfillResponse, Status> {
         let request = FulfillRequest {
             order_id: order_id.to_owned(),
             trigger: trigger.into(),
+            event_uuid: event_uuid.to_owned(),
             ..Default::default()
         };
         self.client

@@ -38,7 +38,9 @@ async fn wrong_whmcs_credentials_are_403() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whmcs_nobody_listens_on_is_econnrefused() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    // A port on another loopback address, which no test server binds, so nobody can take it
+    // over between the drop and the call.
+    let closed = std::net::TcpListener::bind("127.0.0.2:0").expect("a free port");
     let url = format!(
         "http://{}/includes/api.php",
         closed.local_addr().expect("bound")
