@@ -202,3 +202,27 @@ async fn asking_again_in_time_keeps_the_stream_open_past_the_idle_close() {
     bus.pubsub.publish_order_event("801000000000002AAA");
     assert_eq!(stream.events(1).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_client_that_goes_away_closes_its_stream() {
+    let bus = start().await;
+    let stream = bus.subscribe_ok(fetch(ReplayPreset::Latest, &[], 5)).await;
+    eventually("open", || bus.pubsub.active_streams() == 1).await;
+    drop(stream);
+    eventually("closed", || bus.pubsub.active_streams() == 0).await;
+    assert_eq!(bus.pubsub.streams_opened(), 1);
+}
+
+#[tokio::test]
+async fn a_call_that_never_sends_its_first_request_is_reset() {
+    let bus = start_with(|options| options.idle_close = Duration::from_millis(300)).await;
+    let (_requests, outbound) = tokio::sync::mpsc::unbounded_channel::<FetchRequest>();
+    let status = crate::within(bus.client.clone().subscribe(bus.authed(
+        tokio_stream::wrappers::UnboundedReceiverStream::new(outbound),
+    )))
+    .await
+    .expect_err("reset");
+    assert_eq!(status.code(), Code::Unavailable);
+    assert_eq!(bus.pubsub.streams_opened(), 0);
+    assert!(bus.pubsub.fetch_requests().is_empty());
+}
