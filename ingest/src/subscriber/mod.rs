@@ -106,14 +106,14 @@ impl Subscriber {
             });
 
             let deposed = CancellationToken::new();
-            let renewal = tokio::spawn(keep_lease(
+            let renewal = AbortOnDrop(tokio::spawn(keep_lease(
                 self.lease.clone(),
                 lease.clone(),
                 deposed.clone(),
                 shutdown.clone(),
-            ));
+            )));
             self.lead(&lease, &shutdown, &deposed).await;
-            renewal.abort();
+            drop(renewal);
 
             self.state.update(|s| {
                 s.role = Role::Standby;
@@ -158,15 +158,15 @@ impl Subscriber {
     /// Subscribes, stream after stream, while the lease holds.
     async fn lead(&self, lease: &Lease, shutdown: &CancellationToken, deposed: &CancellationToken) {
         let stop = CancellationToken::new();
-        let stopper = {
+        let _stopper = {
             let (stop, shutdown, deposed) = (stop.clone(), shutdown.clone(), deposed.clone());
-            tokio::spawn(async move {
+            AbortOnDrop(tokio::spawn(async move {
                 tokio::select! {
                     () = shutdown.cancelled() => {}
                     () = deposed.cancelled() => {}
                 }
                 stop.cancel();
-            })
+            }))
         };
         let mut backoff = Backoff::new(RECONNECT_INITIAL, RECONNECT_CAP);
         // The stored replay id Salesforce refused, so the next stream uses the fallback instead.
@@ -238,7 +238,6 @@ impl Subscriber {
                 }
             }
         }
-        stopper.abort();
     }
 
     async fn pause(&self, backoff: &mut Backoff, stop: &CancellationToken) {
@@ -267,6 +266,16 @@ impl Subscriber {
                 ReplayStart::Latest => Start::Latest,
             },
         })
+    }
+}
+
+/// A task that ends when its handle is dropped, so helper tasks never outlive the subscriber
+/// that started them (a dropped subscriber must not keep renewing its lease).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
