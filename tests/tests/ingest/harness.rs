@@ -36,6 +36,7 @@ pub(crate) struct FakeFulfillment {
     finished: Mutex<Vec<String>>,
     unavailable: Mutex<bool>,
     slow: Mutex<HashMap<String, Duration>>,
+    refused: Mutex<HashSet<String>>,
 }
 
 impl FakeFulfillment {
@@ -52,6 +53,16 @@ impl FakeFulfillment {
     /// Makes every call answer UNAVAILABLE (or stop doing so).
     pub(crate) fn set_unavailable(&self, unavailable: bool) {
         *self.unavailable.lock().unwrap() = unavailable;
+    }
+
+    /// Makes calls for `order_id` answer INVALID_ARGUMENT (or stop doing so).
+    pub(crate) fn refuse(&self, order_id: &str, refused: bool) {
+        let mut set = self.refused.lock().unwrap();
+        if refused {
+            set.insert(order_id.to_owned());
+        } else {
+            set.remove(order_id);
+        }
     }
 
     /// Makes calls for `order_id` take `delay`.
@@ -73,6 +84,9 @@ impl FulfillmentService for FakeService {
         self.0.calls.lock().unwrap().push(request.order_id.clone());
         if *self.0.unavailable.lock().unwrap() {
             return Err(Status::unavailable("fulfillment is restarting"));
+        }
+        if self.0.refused.lock().unwrap().contains(&request.order_id) {
+            return Err(Status::invalid_argument("order_id is refused by this test"));
         }
         let delay = self.0.slow.lock().unwrap().get(&request.order_id).copied();
         if let Some(delay) = delay {

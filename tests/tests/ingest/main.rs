@@ -6,6 +6,7 @@
     reason = "a test's helpers fail loudly on broken set-up"
 )]
 
+mod admin;
 mod harness;
 mod resilience;
 
