@@ -12,7 +12,7 @@ use redis::{AsyncCommands, Script, aio::ConnectionManager};
 use crate::{keys::ChannelKeys, lease::Lease};
 
 /// Writes the cursor only while the lease is the caller's.
-const FENCED_WRITE: &str = r"
+pub const CURSOR_WRITE_SCRIPT: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('HSET', KEYS[3], 'written_at_ms', ARGV[3], 'epoch', ARGV[4])
@@ -74,7 +74,7 @@ impl ReplayCursor {
             .map(|d| d.as_millis())
             .unwrap_or_default();
         let mut redis = self.redis.clone();
-        let written: i64 = Script::new(FENCED_WRITE)
+        let written: i64 = Script::new(CURSOR_WRITE_SCRIPT)
             .key(&self.keys.leader)
             .key(&self.keys.cursor)
             .key(&self.keys.meta)

@@ -12,7 +12,7 @@ use redis::{Script, aio::ConnectionManager};
 use crate::keys::ChannelKeys;
 
 /// Takes the lease when free (drawing a new epoch), or extends it when it is already ours.
-const ACQUIRE: &str = r"
+pub const LEASE_ACQUIRE_SCRIPT: &str = r"
 local current = redis.call('GET', KEYS[1])
 if current == false then
   local epoch = redis.call('HINCRBY', KEYS[2], 'lease_epoch', 1)
@@ -28,7 +28,7 @@ return 0
 ";
 
 /// Extends the lease only while it is ours with this epoch.
-const RENEW: &str = r"
+pub const LEASE_RENEW_SCRIPT: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
@@ -36,7 +36,7 @@ return 0
 ";
 
 /// Deletes the lease only while it is ours with this epoch.
-const RELEASE: &str = r"
+pub const LEASE_RELEASE_SCRIPT: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -92,7 +92,7 @@ impl LeaderLease {
     /// The lease, when it is free or already ours; `None` when another replica holds it.
     pub async fn try_acquire(&self) -> redis::RedisResult<Option<Lease>> {
         let mut redis = self.redis.clone();
-        let epoch: u64 = Script::new(ACQUIRE)
+        let epoch: u64 = Script::new(LEASE_ACQUIRE_SCRIPT)
             .key(&self.keys.leader)
             .key(&self.keys.meta)
             .arg(&self.instance)
@@ -108,7 +108,7 @@ impl LeaderLease {
     /// Extends `lease`; `false` when it is no longer ours.
     pub async fn renew(&self, lease: &Lease) -> redis::RedisResult<bool> {
         let mut redis = self.redis.clone();
-        let renewed: i64 = Script::new(RENEW)
+        let renewed: i64 = Script::new(LEASE_RENEW_SCRIPT)
             .key(&self.keys.leader)
             .arg(lease.value())
             .arg(millis(self.ttl))
@@ -120,7 +120,7 @@ impl LeaderLease {
     /// Gives the lease up, so a standby takes over without waiting for the TTL.
     pub async fn release(&self, lease: &Lease) -> redis::RedisResult<()> {
         let mut redis = self.redis.clone();
-        let _: i64 = Script::new(RELEASE)
+        let _: i64 = Script::new(LEASE_RELEASE_SCRIPT)
             .key(&self.keys.leader)
             .arg(lease.value())
             .invoke_async(&mut redis)

@@ -14,7 +14,7 @@ use redis::{AsyncCommands, Script, aio::ConnectionManager};
 use super::{JOURNAL_RETENTION, StoreError, journal_key, lock::LockGrant, lock_key};
 
 /// Writes fields only while the lock and the fencing number are still the caller's.
-const FENCED_WRITE: &str = r"
+pub const JOURNAL_WRITE_SCRIPT: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if redis.call('HGET', KEYS[2], 'fence') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[2], unpack(ARGV, 4))
@@ -384,7 +384,7 @@ impl Journals {
             0
         };
 
-        let script = Script::new(FENCED_WRITE);
+        let script = Script::new(JOURNAL_WRITE_SCRIPT);
         let mut invocation = script.key(lock_key(&grant.order_id));
         invocation
             .key(journal_key(&grant.order_id))

@@ -25,7 +25,7 @@ use super::{JOURNAL_RETENTION, StoreError, journal_key};
 /// Takes the lock when it is free and draws the next fencing number.
 /// A journal that holds nothing but the fencing number (a run that was refused or found the
 /// Order already activated) expires like a finished one.
-const ACQUIRE: &str = r"
+pub const LOCK_ACQUIRE_SCRIPT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local fence = redis.call('HINCRBY', KEYS[2], 'fence', 1)
 if redis.call('HEXISTS', KEYS[2], 'state') == 0 then
@@ -36,7 +36,7 @@ return fence
 ";
 
 /// Extends the lock only while it is still ours.
-const RENEW: &str = r"
+pub const LOCK_RENEW_SCRIPT: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
@@ -44,7 +44,7 @@ return 0
 ";
 
 /// Deletes the lock only while it is still ours.
-const RELEASE: &str = r"
+pub const LOCK_RELEASE_SCRIPT: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -96,7 +96,7 @@ impl OrderLocks {
     pub async fn acquire(&self, order_id: &str) -> Result<Option<LockGrant>, StoreError> {
         let owner = uuid::Uuid::new_v4().simple().to_string();
         let mut redis = self.redis.clone();
-        let fence: u64 = Script::new(ACQUIRE)
+        let fence: u64 = Script::new(LOCK_ACQUIRE_SCRIPT)
             .key(lock_key(order_id))
             .key(journal_key(order_id))
             .arg(&owner)
@@ -114,7 +114,7 @@ impl OrderLocks {
     /// Extends the lock; `false` when it is no longer ours.
     pub async fn renew(&self, grant: &LockGrant) -> Result<bool, StoreError> {
         let mut redis = self.redis.clone();
-        let renewed: i64 = Script::new(RENEW)
+        let renewed: i64 = Script::new(LOCK_RENEW_SCRIPT)
             .key(lock_key(&grant.order_id))
             .arg(grant.value())
             .arg(ttl_millis(self.ttl))
@@ -126,7 +126,7 @@ impl OrderLocks {
     /// Releases the lock if it is still ours.
     pub async fn release(&self, grant: &LockGrant) -> Result<(), StoreError> {
         let mut redis = self.redis.clone();
-        let _: i64 = Script::new(RELEASE)
+        let _: i64 = Script::new(LOCK_RELEASE_SCRIPT)
             .key(lock_key(&grant.order_id))
             .arg(grant.value())
             .invoke_async(&mut redis)
