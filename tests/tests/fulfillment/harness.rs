@@ -30,6 +30,7 @@ pub(crate) struct Harness {
     pub(crate) whmcs: WhmcsEmulator,
     pub(crate) logs: CapturedLogs,
     pub(crate) http_addr: SocketAddr,
+    grpc_addr: SocketAddr,
     client: FulfillmentServiceClient<Channel>,
     channel: Channel,
     shutdown: CancellationToken,
@@ -131,11 +132,18 @@ impl Harness {
             whmcs,
             logs,
             http_addr,
+            grpc_addr,
             client: FulfillmentServiceClient::new(channel.clone()),
             channel,
             shutdown,
             _files: files,
         }
+    }
+
+    /// The gRPC address, for clients of other kinds (grpcurl).
+    #[allow(dead_code, reason = "only the grpcurl tests use it")]
+    pub(crate) fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
     }
 
     /// The channel to the server, for health and other services.
