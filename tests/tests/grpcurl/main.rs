@@ -1,7 +1,8 @@
 //! Both services driven with grpcurl exactly as the runbook tells operators to: no proto files,
 //! only server reflection. A fulfillment server runs in this process against the emulators and a
 //! private Redis, and an ingest against the Pub/Sub emulator; grpcurl is the binary that
-//! `scripts/test` installs (`GRPCURL_BIN`) or the one on `PATH`.
+//! `scripts/test` installs (`GRPCURL_BIN`) or the one on `PATH`. The commands are those
+//! `docs/runbook.md` gives.
 
 #![allow(
     clippy::unwrap_used,
@@ -253,12 +254,21 @@ async fn fulfillment_is_listed_described_checked_and_called_without_proto_files(
     );
 }
 
+const ADMIN_TOKEN: &str = "tok-operator-5d2e8b17";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ingest_is_listed_and_its_admin_rpcs_answer_without_proto_files() {
+async fn ingest_is_listed_and_every_admin_rpc_answers_without_proto_files() {
     let world = World::start(PubSubOptions::default()).await;
-    let ingest = world.ingest(&[]).await;
+    let files = tempfile::tempdir().expect("a temporary directory");
+    let tokens = files.path().join("ingest-tokens");
+    std::fs::write(&tokens, format!("operator:{ADMIN_TOKEN}\n")).expect("the tokens file");
+    let tokens = tokens.display().to_string();
+    let ingest = world
+        .ingest(&[("INGEST_AUTH", ""), ("INGEST_AUTH_TOKENS_FILE", &tokens)])
+        .await;
     world.wait_for_stream(1).await;
     let addr = ingest.grpc_addr;
+    let auth = bearer(ADMIN_TOKEN);
 
     let listed = grpcurl(&[], addr, &["list"]).await;
     assert_eq!(listed.code, 0, "{listed}");
@@ -269,7 +279,6 @@ async fn ingest_is_listed_and_its_admin_rpcs_answer_without_proto_files() {
             "{service} not listed: {listed}"
         );
     }
-
     let methods = grpcurl(&[], addr, &["list", "ingest.v1.IngestService"]).await;
     assert_eq!(methods.code, 0, "{methods}");
     for method in [
@@ -282,29 +291,6 @@ async fn ingest_is_listed_and_its_admin_rpcs_answer_without_proto_files() {
         assert!(methods.stdout.contains(&full), "no {full}: {methods}");
     }
 
-    let status = eventually("GetStatus via grpcurl", Duration::from_secs(20), || async {
-        let run = grpcurl(&[], addr, &["ingest.v1.IngestService/GetStatus"]).await;
-        let leading = run.code == 0
-            && run.json()["role"] == "ROLE_LEADER"
-            && run.json()["subscriptionState"] == "SUBSCRIPTION_STATE_SUBSCRIBED";
-        leading.then_some(run)
-    })
-    .await;
-    assert_eq!(
-        status.json()["channel"],
-        ingest_harness::CHANNEL,
-        "{status}"
-    );
-
-    let letters = grpcurl(
-        &["-d", r#"{"page_size":10}"#],
-        addr,
-        &["ingest.v1.IngestService/ListDeadLetters"],
-    )
-    .await;
-    assert_eq!(letters.code, 0, "{letters}");
-    assert_eq!(letters.json(), serde_json::json!({}), "no dead letters yet");
-
     eventually("readiness via grpcurl", Duration::from_secs(20), || async {
         let run = grpcurl(
             &["-d", r#"{"service":"ingest.v1.IngestService"}"#],
@@ -315,5 +301,119 @@ async fn ingest_is_listed_and_its_admin_rpcs_answer_without_proto_files() {
         (run.code == 0 && run.json()["status"] == "SERVING").then_some(())
     })
     .await;
+
+    let refused = grpcurl(
+        &["-format-error"],
+        addr,
+        &["ingest.v1.IngestService/GetStatus"],
+    )
+    .await;
+    assert_eq!(
+        refused.code,
+        exit_status_for(tonic::Code::Unauthenticated),
+        "{refused}"
+    );
+    assert_eq!(refused.error_reason(), "MISSING_CREDENTIALS");
+
+    // A poison event and a good one after it: the cursor passes both, the poison is kept.
+    let schema = world.pubsub.order_schema_id();
+    let garbage = b"\xff\xfe not an avro datum".to_vec();
+    world
+        .pubsub
+        .publish_raw(&schema, garbage.clone(), "uuid-garbage");
+    let good = ingest_harness::order_id(1);
+    let last = world.pubsub.publish_order_event(&good);
+    world.wait_dispatched(std::slice::from_ref(&good)).await;
+    world.wait_cursor(&last).await;
+
+    let status = eventually("GetStatus via grpcurl", Duration::from_secs(20), || async {
+        let run = grpcurl(&["-H", &auth], addr, &["ingest.v1.IngestService/GetStatus"]).await;
+        let settled = run.code == 0
+            && run.json()["role"] == "ROLE_LEADER"
+            && run.json()["subscriptionState"] == "SUBSCRIPTION_STATE_SUBSCRIBED"
+            && run.json()["deadLettered"] == "1";
+        settled.then_some(run)
+    })
+    .await;
+    let status = status.json();
+    assert_eq!(status["channel"], ingest_harness::CHANNEL);
+    assert_eq!(
+        status["storedCursor"],
+        base64(&last),
+        "bytes print as base64"
+    );
+
+    let letters = grpcurl(
+        &["-H", &auth, "-d", r#"{"page_size":10}"#],
+        addr,
+        &["ingest.v1.IngestService/ListDeadLetters"],
+    )
+    .await;
+    assert_eq!(letters.code, 0, "{letters}");
+    let letters = letters.json();
+    let letter = &letters["deadLetters"][0];
+    assert_eq!(letter["eventUuid"], "uuid-garbage", "{letters}");
+    assert_eq!(letter["payload"], base64(&garbage));
+    assert!(
+        letter["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("not a valid Avro datum")),
+        "{letters}"
+    );
+    let id = letter["id"].as_str().expect("an entry id").to_owned();
+
+    let redriven = grpcurl(
+        &["-H", &auth, "-d", &format!(r#"{{"id":"{id}"}}"#)],
+        addr,
+        &["ingest.v1.IngestService/RedriveDeadLetter"],
+    )
+    .await;
+    assert_eq!(redriven.code, 0, "{redriven}");
+    let redriven = redriven.json();
+    assert_eq!(redriven["id"], id.as_str());
+    assert_eq!(redriven.get("removed"), None, "still poison: {redriven}");
+    assert!(
+        redriven["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("not a valid Avro datum")),
+        "{redriven}"
+    );
+
+    let reset = grpcurl(
+        &["-H", &auth, "-d", r#"{"target":"RESET_TARGET_EARLIEST"}"#],
+        addr,
+        &["ingest.v1.IngestService/ResetCursor"],
+    )
+    .await;
+    assert_eq!(reset.code, 0, "{reset}");
+    assert_eq!(reset.json()["previousCursor"], base64(&last));
+    assert_eq!(reset.json()["target"], "RESET_TARGET_EARLIEST");
+    world.wait_for_stream(2).await;
+    let resubscribed = world
+        .pubsub
+        .fetch_requests()
+        .into_iter()
+        .find(|fetch| fetch.stream == 2)
+        .expect("a second stream");
+    assert_eq!(resubscribed.replay_preset, 1, "EARLIEST");
     ingest.stop().await;
+}
+
+/// Standard base64 with padding, as grpcurl prints `bytes` fields.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut text = String::new();
+    for chunk in bytes.chunks(3) {
+        let triple = chunk.iter().enumerate().fold(0u32, |acc, (i, byte)| {
+            acc | u32::from(*byte) << (16 - 8 * i)
+        });
+        for i in 0..4 {
+            if i <= chunk.len() {
+                text.push(char::from(ALPHABET[(triple >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                text.push('=');
+            }
+        }
+    }
+    text
 }
