@@ -9,6 +9,7 @@
 
 pub mod pubsub;
 pub mod salesforce;
+pub mod store;
 pub mod whmcs;
 
 /// What `sandbox demo` needs that does not exist yet, one entry a line.
