@@ -214,3 +214,100 @@ fn auth(args: &[Vec<u8>]) -> CommandResult {
         _ => Err(CommandError::Syntax),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(store: &mut Store, args: &[&[u8]]) -> Reply {
+        let args: Vec<Vec<u8>> = args.iter().map(|arg| arg.to_vec()).collect();
+        execute(store, &args, Now::current())
+    }
+
+    #[test]
+    fn arity_follows_the_table_and_names_the_command_in_lowercase() {
+        let mut store = Store::default();
+        assert_eq!(
+            run(&mut store, &[b"gEt"]),
+            Reply::Error("ERR wrong number of arguments for 'get' command".into())
+        );
+        assert_eq!(run(&mut store, &[b"ping"]), Reply::Status("PONG"));
+        assert_eq!(
+            run(&mut store, &[b"FLUSHALL", b"a"]),
+            Reply::Error("ERR unknown command 'FLUSHALL', with args beginning with: 'a' ".into())
+        );
+    }
+
+    #[test]
+    fn no_combination_of_arguments_panics() {
+        // Every command with up to seven arguments drawn from values that hit edge cases,
+        // against keys of each type: every answer is a reply, whatever it says.
+        let values: [&[u8]; 22] = [
+            b"",
+            b"0",
+            b"-1",
+            b"1",
+            b"2",
+            b"*",
+            b"-",
+            b"+",
+            b"(1",
+            b"(-",
+            b"1-*",
+            b"k",
+            b"h",
+            b"s",
+            b"NX",
+            b"PX",
+            b"~",
+            b"MAXLEN",
+            b"COUNT",
+            b"LIMIT",
+            b"99999999999999999999",
+            b"\xff\x00",
+        ];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % u64::try_from(bound).unwrap()).unwrap()
+        };
+        for (name, _, _) in COMMANDS {
+            let mut store = Store::default();
+            run(&mut store, &[b"SET", b"k", b"v"]);
+            run(&mut store, &[b"HSET", b"h", b"f", b"1"]);
+            run(&mut store, &[b"XADD", b"s", b"*", b"f", b"v"]);
+            for _ in 0..3_000 {
+                let mut args = vec![name.as_bytes().to_vec()];
+                for _ in 0..next(8) {
+                    args.push(values[next(values.len())].to_vec());
+                }
+                let _ = execute(&mut store, &args, Now::current());
+            }
+        }
+
+        // The native scripts, with too few, too many and odd keys and arguments.
+        let sources = [
+            fulfillment::store::lock::LOCK_ACQUIRE_SCRIPT,
+            fulfillment::store::lock::LOCK_RELEASE_SCRIPT,
+            fulfillment::store::journal::JOURNAL_WRITE_SCRIPT,
+            ingest::lease::LEASE_ACQUIRE_SCRIPT,
+            ingest::lease::LEASE_RENEW_SCRIPT,
+            ingest::cursor::CURSOR_WRITE_SCRIPT,
+        ];
+        let mut store = Store::default();
+        for _ in 0..20_000 {
+            let extra = next(7);
+            let mut args = vec![
+                b"EVAL".to_vec(),
+                sources[next(sources.len())].as_bytes().to_vec(),
+                next(extra + 1).to_string().into_bytes(),
+            ];
+            for _ in 0..extra {
+                args.push(values[next(values.len())].to_vec());
+            }
+            let _ = execute(&mut store, &args, Now::current());
+        }
+    }
+}
