@@ -20,6 +20,8 @@ mod embedded;
 mod ingest_store;
 #[path = "store_conformance/locks.rs"]
 mod locks;
+#[path = "store_conformance/replies.rs"]
+mod replies;
 #[path = "store_conformance/scripts.rs"]
 mod scripts;
 #[path = "store_conformance/streams.rs"]
