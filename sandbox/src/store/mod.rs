@@ -4,7 +4,7 @@
 //! Both services reach it with their ordinary `redis://127.0.0.1:PORT` URL and the ordinary
 //! `redis` client, so the demo runs their real store code. It serves exactly the commands the
 //! product sends, with Redis's replies and errors, and runs the product's Lua scripts as native
-//! Rust ([`scripts`]) since there is no Lua here. `sandbox/tests/store_conformance.rs` runs
+//! Rust (in `scripts`) since there is no Lua here. `sandbox/tests/store_conformance.rs` runs
 //! the product's store code against it and against a real `redis-server` alike.
 //!
 //! What it leaves out: persistence, more than one database, pub/sub, blocking reads,
