@@ -565,7 +565,7 @@ impl Run<'_> {
     ) -> RunReport {
         let step = self.steps.current().unwrap_or(steps::SF_STATUS_UPDATE);
         self.steps.end(StepStatus::Failed);
-        tracing::warn!(step, code = %failure.code, message = %failure.message, "Fulfillment failed");
+        tracing::warn!(step, code = %failure.code, error_message = %failure.message, "Fulfillment failed");
 
         let updated = match self
             .inner

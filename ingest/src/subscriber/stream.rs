@@ -240,7 +240,7 @@ impl StreamSession<'_> {
                 tracing::info!(channel = %self.settings.channel, replay_id = %hex(bytes), "Subscribed: resuming from the stored cursor")
             }
             other => {
-                tracing::info!(channel = %self.settings.channel, start = ?other, "Subscribed: no stored cursor to resume from")
+                tracing::info!(channel = %self.settings.channel, start = ?other, "Subscribed: starting from a replay preset")
             }
         }
         self.state.update(|s| s.stream = StreamState::Subscribed);
