@@ -76,16 +76,13 @@ impl IngestService for IngestAdmin {
         _: Request<pb::GetStatusRequest>,
     ) -> Result<Response<pb::GetStatusResponse>, Status> {
         let snapshot = self.state.snapshot();
-        let stored = self
-            .cursor
-            .load()
-            .await
-            .map_err(|err| status::store_unavailable(&err))?;
-        let dead_lettered = self
-            .dead_letters
-            .count()
-            .await
-            .map_err(|err| status::store_unavailable(&err))?;
+        // With Redis away, what this replica knows in memory is still worth showing.
+        let mut last_error = snapshot.last_error.clone();
+        let stored = self.cursor.load().await.unwrap_or_else(|err| {
+            last_error = format!("Redis is unavailable: {err}");
+            None
+        });
+        let dead_lettered = self.dead_letters.count().await.unwrap_or_default();
         let role = match snapshot.role {
             Role::Leader => pb::Role::Leader,
             Role::Standby => pb::Role::Standby,
@@ -109,7 +106,7 @@ impl IngestService for IngestAdmin {
             events_seen: self.state.events_seen(),
             in_flight: snapshot.in_flight,
             dead_lettered,
-            last_error: snapshot.last_error,
+            last_error,
             lease_epoch: snapshot.lease_epoch,
         }))
     }
@@ -272,16 +269,10 @@ impl IngestService for IngestAdmin {
     }
 }
 
-/// Whether `text` looks like a Redis stream entry id (`<ms>-<seq>`).
+/// Whether `text` is a Redis stream entry id (`<ms>-<seq>`, both fitting in 64 bits).
 fn is_stream_id(text: &str) -> bool {
-    match text.split_once('-') {
-        Some((ms, seq)) => {
-            !ms.is_empty()
-                && !seq.is_empty()
-                && ms.len() <= 20
-                && seq.len() <= 20
-                && ms.bytes().chain(seq.bytes()).all(|b| b.is_ascii_digit())
-        }
-        None => false,
-    }
+    let digits = |part: &str| {
+        !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) && part.parse::<u64>().is_ok()
+    };
+    matches!(text.split_once('-'), Some((ms, seq)) if digits(ms) && digits(seq))
 }

@@ -124,14 +124,43 @@ fn malformed(value: &str, detail: &str) -> PoisonReason {
     }
 }
 
-/// Parses a writer schema from `GetSchema`'s JSON.
+/// Parses a writer schema from `GetSchema`'s JSON. A recursive schema (a record that contains
+/// itself) is refused: Salesforce never sends one, and decoding a deeply nested datum of it
+/// would exhaust the stack.
 pub fn parse_schema(schema_id: &str, json: &str) -> Result<Schema, PoisonReason> {
-    Schema::parse_str(json).map_err(|err| PoisonReason::BadSchema {
+    let bad = |detail: String| PoisonReason::BadSchema {
         schema_id: schema_id.to_owned(),
-        detail: err.to_string(),
-    })
+        detail,
+    };
+    let schema = Schema::parse_str(json).map_err(|err| bad(err.to_string()))?;
+    if is_recursive(&schema, &mut Vec::new()) {
+        return Err(bad("the schema refers to itself".to_owned()));
+    }
+    Ok(schema)
 }
 
+/// Whether `schema` refers back to a named type that encloses it.
+fn is_recursive(schema: &Schema, enclosing: &mut Vec<String>) -> bool {
+    match schema {
+        Schema::Ref { name } => enclosing.contains(&name.fullname(None)),
+        Schema::Record(record) => {
+            enclosing.push(record.name.fullname(None));
+            let found = record
+                .fields
+                .iter()
+                .any(|field| is_recursive(&field.schema, enclosing));
+            enclosing.pop();
+            found
+        }
+        Schema::Union(union) => union
+            .variants()
+            .iter()
+            .any(|variant| is_recursive(variant, enclosing)),
+        Schema::Array(array) => is_recursive(&array.items, enclosing),
+        Schema::Map(map) => is_recursive(&map.types, enclosing),
+        _ => false,
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +243,20 @@ mod tests {
         }
         datum.push(length as u8);
         assert!(decode_order_id(&schema, "x", &datum).is_err());
+    }
+
+    #[test]
+    fn recursive_schemas_are_refused() {
+        let recursive = r#"{"type":"record","name":"N","fields":[{"name":"next","type":["null","N"]},{"name":"OrderId__c","type":["null","string"]}]}"#;
+        assert!(matches!(
+            parse_schema("r", recursive),
+            Err(PoisonReason::BadSchema { .. })
+        ));
+        let nested = r#"{"type":"record","name":"A","fields":[{"name":"b","type":{"type":"record","name":"B","fields":[{"name":"x","type":"int"}]}},{"name":"c","type":"B"}]}"#;
+        assert!(
+            parse_schema("n", nested).is_ok(),
+            "a second use of a sibling type is not recursion"
+        );
     }
 
     #[test]

@@ -117,15 +117,16 @@ impl LeaderLease {
         Ok(renewed == 1)
     }
 
-    /// Gives the lease up, so a standby takes over without waiting for the TTL.
-    pub async fn release(&self, lease: &Lease) -> redis::RedisResult<()> {
+    /// Gives the lease up, so a standby takes over without waiting for the TTL; `false` when
+    /// it was no longer ours.
+    pub async fn release(&self, lease: &Lease) -> redis::RedisResult<bool> {
         let mut redis = self.redis.clone();
-        let _: i64 = Script::new(LEASE_RELEASE_SCRIPT)
+        let released: i64 = Script::new(LEASE_RELEASE_SCRIPT)
             .key(&self.keys.leader)
             .arg(lease.value())
             .invoke_async(&mut redis)
             .await?;
-        Ok(())
+        Ok(released == 1)
     }
 }
 

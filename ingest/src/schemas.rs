@@ -50,7 +50,16 @@ impl SchemaCache {
             Ok(session) => session,
             Err(err) => return SchemaLookup::Unavailable(err),
         };
-        match pubsub.schema(&session, schema_id).await {
+        let mut answer = pubsub.schema(&session, schema_id).await;
+        if answer.as_ref().err().and_then(PubSubError::code) == Some(tonic::Code::Unauthenticated) {
+            // The session died while the stream stayed healthy: authenticate again (single
+            // flight) and ask once more.
+            match pubsub.auth().reauthenticate(&session).await {
+                Ok(fresh) => answer = pubsub.schema(&fresh, schema_id).await,
+                Err(err) => return SchemaLookup::Unavailable(err.into()),
+            }
+        }
+        match answer {
             Ok(json) => match parse_schema(schema_id, &json) {
                 Ok(schema) => {
                     let schema = Arc::new(schema);

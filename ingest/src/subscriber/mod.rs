@@ -110,7 +110,6 @@ impl Subscriber {
                 self.lease.clone(),
                 lease.clone(),
                 deposed.clone(),
-                shutdown.clone(),
             )));
             self.lead(&lease, &shutdown, &deposed).await;
             drop(renewal);
@@ -121,10 +120,16 @@ impl Subscriber {
                 s.stream = StreamState::Stopped;
             });
             if shutdown.is_cancelled() {
-                if let Err(err) = self.lease.release(&lease).await {
-                    tracing::warn!(error = %err, "Could not release the leader lease; it expires on its own");
-                } else {
-                    tracing::info!(channel = %self.settings.channel, "Released the leader lease");
+                match self.lease.release(&lease).await {
+                    Ok(true) => {
+                        tracing::info!(channel = %self.settings.channel, "Released the leader lease")
+                    }
+                    Ok(false) => {
+                        tracing::info!(channel = %self.settings.channel, "The leader lease had already passed on")
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "Could not release the leader lease; it expires on its own")
+                    }
                 }
                 return;
             }
@@ -173,11 +178,17 @@ impl Subscriber {
         let mut refused_cursor: Option<Vec<u8>> = None;
         // A start chosen by an operator's reset, for the next stream only.
         let mut override_start: Option<Start> = None;
+        // After the first stream, a missing cursor means events may have arrived that are not
+        // done yet: later streams start at EARLIEST then, never at LATEST, which would skip them.
+        let mut first_stream = true;
 
         while !stop.is_cancelled() {
             let chosen = match override_start.take() {
                 Some(start) => Ok(start),
-                None => self.start_position(refused_cursor.as_deref()).await,
+                None => {
+                    self.start_position(refused_cursor.as_deref(), first_stream)
+                        .await
+                }
             };
             let start = match chosen {
                 Ok(start) => start,
@@ -197,6 +208,7 @@ impl Subscriber {
                 settings: &self.settings,
                 stop: &stop,
             };
+            first_stream = false;
             match session.run(&start).await {
                 StreamEnd::Stopped => break,
                 StreamEnd::Resubscribe(next) => {
@@ -210,6 +222,18 @@ impl Subscriber {
                     }
                     metrics::counter!("ingest_reconnects_total").increment(1);
                     self.state.update(|s| s.last_error = error.to_string());
+                    if let Start::Reset(bytes) = &start
+                        && error.is_refused_replay_id()
+                    {
+                        // An operator's replay id that Salesforce does not know: nothing was
+                        // stored, so the stored cursor stands; no fallback.
+                        tracing::error!(
+                            replay_id = %hex(bytes),
+                            error = %error,
+                            "Salesforce refused the replay id given to ResetCursor; staying at the stored cursor"
+                        );
+                        continue;
+                    }
                     if let Start::Custom(bytes) = &start
                         && error.is_refused_replay_id()
                     {
@@ -250,9 +274,20 @@ impl Subscriber {
     }
 
     /// Where the next stream starts: the stored cursor, unless it is the one Salesforce just
-    /// refused; then the fallback; with no cursor, `SF_EVENTS_REPLAY`.
-    async fn start_position(&self, refused: Option<&[u8]>) -> redis::RedisResult<Start> {
+    /// refused; then the fallback; with no cursor, `SF_EVENTS_REPLAY` for the process's first
+    /// stream and EARLIEST afterwards.
+    async fn start_position(
+        &self,
+        refused: Option<&[u8]>,
+        first_stream: bool,
+    ) -> redis::RedisResult<Start> {
         let stored = self.cursor.load().await?;
+        if stored.is_none() && !first_stream {
+            tracing::warn!(
+                "No cursor stored yet; resuming from EARLIEST so nothing that arrived meanwhile is missed"
+            );
+            return Ok(Start::Earliest);
+        }
         Ok(match stored {
             Some(cursor) if Some(cursor.replay_id.as_slice()) != refused => {
                 Start::Custom(cursor.replay_id)
@@ -279,27 +314,28 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Renews `lease` every third of its TTL; cancels `deposed` when it is lost.
-async fn keep_lease(
-    lease_store: LeaderLease,
-    lease: Lease,
-    deposed: CancellationToken,
-    shutdown: CancellationToken,
-) {
+/// Renews `lease` every third of its TTL until aborted (when leading ends, after any drain);
+/// cancels `deposed` when the lease is lost, or when no renewal has succeeded for a whole TTL
+/// (Redis unreachable): by then a standby may have taken over, so this replica stands down
+/// rather than run a second subscription.
+async fn keep_lease(lease_store: LeaderLease, lease: Lease, deposed: CancellationToken) {
+    let mut last_renewed = tokio::time::Instant::now();
     loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(lease_store.ttl() / 3) => {}
-        }
+        tokio::time::sleep(lease_store.ttl() / 3).await;
         match lease_store.renew(&lease).await {
-            Ok(true) => {}
+            Ok(true) => last_renewed = tokio::time::Instant::now(),
             Ok(false) => {
                 deposed.cancel();
                 return;
             }
-            // Retried at the next period; the TTL leaves room for two misses, and the cursor
-            // write is fenced meanwhile.
-            Err(err) => tracing::warn!(error = %err, "Could not renew the leader lease"),
+            Err(err) => {
+                tracing::warn!(error = %err, "Could not renew the leader lease");
+                if last_renewed.elapsed() >= lease_store.ttl() {
+                    tracing::warn!("No lease renewal for a whole TTL; standing down");
+                    deposed.cancel();
+                    return;
+                }
+            }
         }
     }
 }

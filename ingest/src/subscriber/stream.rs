@@ -44,6 +44,13 @@ const RESERVE: usize = 16;
 /// The Pub/Sub API's cap on outstanding events per stream.
 const MAX_OUTSTANDING: usize = 100;
 
+/// The most received events that wait for a work slot; when it is full, no credit is asked for.
+const BUFFER_CAP: usize = 100;
+
+/// A stream that lived this long counts as healthy even if it carried no event, so the
+/// reconnect backoff starts afresh after it.
+const HEALTHY_STREAM: Duration = Duration::from_secs(30);
+
 /// Where a stream starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Start {
@@ -53,6 +60,9 @@ pub(super) enum Start {
     Earliest,
     /// Just after these replay id bytes.
     Custom(Vec<u8>),
+    /// Just after replay id bytes an operator gave (`ResetCursor`); they become the stored
+    /// cursor only once Salesforce accepted them.
+    Reset(Vec<u8>),
 }
 
 /// Why a stream ended.
@@ -138,6 +148,11 @@ impl fmt::Display for StreamError {
     }
 }
 
+/// Whether a stream did well enough that the reconnect backoff should start afresh.
+fn healthy(carried_events: bool, opened: Instant) -> bool {
+    carried_events || opened.elapsed() >= HEALTHY_STREAM
+}
+
 /// One stream's run.
 pub(super) struct StreamSession<'a> {
     pub(super) context: &'a Arc<Context>,
@@ -150,7 +165,6 @@ pub(super) struct StreamSession<'a> {
 
 /// The stream's work in progress.
 struct Work {
-    window: usize,
     outstanding: usize,
     watermark: Watermark,
     buffered: VecDeque<(String, ConsumerEvent)>,
@@ -166,13 +180,22 @@ impl Work {
         self.buffered.len() + self.running.len()
     }
 
-    /// The credit to request now, if any.
-    fn top_up(&mut self) -> Option<usize> {
-        let used = self.outstanding + self.in_flight();
-        let free = self.window.saturating_sub(used);
-        if free > 0 && (self.outstanding == 0 || free * 2 >= self.window) {
-            self.outstanding += free;
-            Some(free)
+    /// The credit to request now, if any. The credit wanted is the free work slots plus a
+    /// reserve, less what already waits in the buffer, but at least one while the buffer has
+    /// room, so credit stays outstanding even while every slot is busy with a long run; never
+    /// more than the buffer can still hold, nor the API's 100.
+    fn top_up(&mut self, concurrency: usize) -> Option<usize> {
+        let free_slots = concurrency.saturating_sub(self.running.len());
+        let room = BUFFER_CAP.saturating_sub(self.buffered.len());
+        let wanted = (free_slots + RESERVE)
+            .saturating_sub(self.buffered.len())
+            .max(1)
+            .min(room)
+            .min(MAX_OUTSTANDING);
+        let more = wanted.saturating_sub(self.outstanding);
+        if more > 0 && (self.outstanding == 0 || more * 2 >= wanted) {
+            self.outstanding += more;
+            Some(more)
         } else {
             None
         }
@@ -212,10 +235,11 @@ impl StreamSession<'_> {
         }
 
         let window = (self.settings.concurrency + RESERVE).min(MAX_OUTSTANDING);
+        let opened = Instant::now();
         let (preset, replay_id) = match start {
             Start::Latest => (ReplayPreset::Latest, Vec::new()),
             Start::Earliest => (ReplayPreset::Earliest, Vec::new()),
-            Start::Custom(bytes) => (ReplayPreset::Custom, bytes.clone()),
+            Start::Custom(bytes) | Start::Reset(bytes) => (ReplayPreset::Custom, bytes.clone()),
         };
         let (requests, receiver) = mpsc::channel::<FetchRequest>(64);
         let first = FetchRequest {
@@ -236,7 +260,7 @@ impl StreamSession<'_> {
             Err(err) => return failed(StreamError::PubSub(err)),
         };
         match start {
-            Start::Custom(bytes) => {
+            Start::Custom(bytes) | Start::Reset(bytes) => {
                 tracing::info!(channel = %self.settings.channel, replay_id = %hex(bytes), "Subscribed: resuming from the stored cursor")
             }
             other => {
@@ -246,7 +270,6 @@ impl StreamSession<'_> {
         self.state.update(|s| s.stream = StreamState::Subscribed);
 
         let mut work = Work {
-            window,
             outstanding: window,
             watermark: Watermark::new(),
             buffered: VecDeque::new(),
@@ -254,7 +277,11 @@ impl StreamSession<'_> {
             joined: HashMap::new(),
             pending_cursor: None,
         };
-        let mut delivered = false;
+        let mut carried_events = false;
+        let mut accepted_reset = match start {
+            Start::Reset(bytes) => Some(bytes.clone()),
+            _ => None,
+        };
         let mut flush = tokio::time::interval(FLUSH_EVERY);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let silence = tokio::time::sleep(self.settings.silence_timeout);
@@ -264,20 +291,21 @@ impl StreamSession<'_> {
             tokio::select! {
                 () = self.stop.cancelled() => break StreamEnd::Stopped,
                 () = self.state.reset_requested.notified() => {
-                    match self.apply_reset().await {
-                        Ok(next) => break StreamEnd::Resubscribe(next),
-                        Err(end) => break end,
-                    }
+                    break StreamEnd::Resubscribe(self.apply_reset());
                 }
                 message = responses.message() => {
                     let response = match message {
                         Ok(Some(response)) => response,
-                        Ok(None) => break StreamEnd::Failed { error: StreamError::Closed, delivered },
-                        Err(status) => break StreamEnd::Failed { error: StreamError::Status(status), delivered },
+                        Ok(None) => break StreamEnd::Failed { error: StreamError::Closed, delivered: healthy(carried_events, opened) },
+                        Err(status) => break StreamEnd::Failed { error: StreamError::Status(status), delivered: healthy(carried_events, opened) },
                     };
-                    delivered = true;
                     silence.as_mut().reset(Instant::now() + self.settings.silence_timeout);
+                    if let Some(bytes) = accepted_reset.take() {
+                        // Salesforce accepted the operator's replay id: it is the cursor now.
+                        work.pending_cursor = Some(bytes);
+                    }
                     let keepalive = response.events.is_empty();
+                    carried_events |= !keepalive;
                     for event in response.events {
                         self.arrive(&mut work, event);
                     }
@@ -297,11 +325,11 @@ impl StreamSession<'_> {
                     }
                 }
                 () = &mut silence => {
-                    break StreamEnd::Failed { error: StreamError::Silent(self.settings.silence_timeout), delivered };
+                    break StreamEnd::Failed { error: StreamError::Silent(self.settings.silence_timeout), delivered: healthy(carried_events, opened) };
                 }
             }
             self.start_work(&mut work);
-            if let Some(credit) = work.top_up() {
+            if let Some(credit) = work.top_up(self.settings.concurrency) {
                 let request = FetchRequest {
                     num_requested: credit as i32,
                     ..FetchRequest::default()
@@ -380,7 +408,9 @@ impl StreamSession<'_> {
                 Ok(())
             }
             Err(CursorError::NotLeader) => {
-                tracing::warn!("The cursor write was refused: another replica holds the lease");
+                tracing::warn!(
+                    "The cursor write was refused: this replica no longer holds the lease"
+                );
                 Err(StreamEnd::Stopped)
             }
             Err(CursorError::Redis(err)) => {
@@ -411,20 +441,12 @@ impl StreamSession<'_> {
         }
     }
 
-    /// Applies an operator's cursor reset; returns where to subscribe next.
-    async fn apply_reset(&self) -> Result<Option<Start>, StreamEnd> {
-        match self.state.take_reset() {
-            None => Ok(None),
-            Some(CursorReset::Earliest) => Ok(Some(Start::Earliest)),
-            Some(CursorReset::ReplayId(bytes)) => match self.cursor.store(self.lease, &bytes).await
-            {
-                Ok(()) => Ok(Some(Start::Custom(bytes))),
-                Err(CursorError::NotLeader) => Err(StreamEnd::Stopped),
-                Err(CursorError::Redis(err)) => {
-                    tracing::warn!(error = %err, "The cursor reset could not be written; it is dropped");
-                    Ok(None)
-                }
-            },
+    /// Takes an operator's cursor reset; returns where to subscribe next. A replay id is not
+    /// stored here: it becomes the cursor once Salesforce accepts it.
+    fn apply_reset(&self) -> Option<Start> {
+        match self.state.take_reset()? {
+            CursorReset::Earliest => Some(Start::Earliest),
+            CursorReset::ReplayId(bytes) => Some(Start::Reset(bytes)),
         }
     }
 }

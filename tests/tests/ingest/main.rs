@@ -9,6 +9,7 @@
 mod admin;
 mod harness;
 mod resilience;
+mod robustness;
 
 use std::time::Duration;
 
