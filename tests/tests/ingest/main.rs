@@ -68,6 +68,16 @@ async fn a_thousand_events_in_bursts_are_each_dispatched_with_at_most_100_outsta
     assert_eq!(health["integrations"]["redis"]["status"], "connected");
     assert_eq!(health["integrations"]["salesforce"]["status"], "subscribed");
     assert_eq!(health["integrations"]["salesforce"]["role"], "leader");
+    let (status, metrics) =
+        bridge_tests::http_get(&ingest.http_addr.to_string(), "/metrics").expect("the admin port");
+    assert_eq!(status, 200);
+    for name in [
+        "ingest_events_received_total",
+        "ingest_events_dispatched_total",
+        "ingest_cursor_written_timestamp_seconds",
+    ] {
+        assert!(metrics.contains(name), "/metrics lacks {name}");
+    }
     ingest.stop().await;
 }
 
