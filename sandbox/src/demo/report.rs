@@ -80,14 +80,20 @@ fn write_report(out: &mut impl Write, report: &Report<'_>) -> std::io::Result<()
     writeln!(out)?;
     writeln!(
         out,
-        "{:<46} {:<18} {:<22} {:<11} {:<6} {:<16} Error message",
-        "Order", "Salesforce Id", "Expected", "Status", "WHMCS", "Error code"
+        "{:<46} {:<18} {:<22} {:<11} {:<6} {:<16} {:<61} Check",
+        "Order",
+        "Salesforce Id",
+        "Expected",
+        "Status",
+        "WHMCS",
+        "Error code",
+        "Error message (cut at 60)"
     )?;
-    writeln!(out, "{}", "-".repeat(150))?;
+    writeln!(out, "{}", "-".repeat(190))?;
     for row in report.rows {
         writeln!(
             out,
-            "{:<46} {:<18} {:<22} {:<11} {:<6} {:<16} {}  {}",
+            "{:<46} {:<18} {:<22} {:<11} {:<6} {:<16} {:<61} {}",
             cut(&row.title, 46),
             row.order_id,
             row.expected,

@@ -129,7 +129,14 @@ fn print_instructions(world: &World, cases: &[Case], redis_url: &str, control: &
             "curl -X POST http://{control}/orders/<id>/retry   # the \"Provision / Retry\" action"
         );
     }
-    let _ = writeln!(out, "\n# Calling Fulfill directly (caller 'portal'):");
+    let _ = writeln!(
+        out,
+        "\n# Calling Fulfill directly (caller 'portal'). TRIGGER_DIRECT runs any Order that is not"
+    );
+    let _ = writeln!(
+        out,
+        "# Activated, approved or not: that is what internal callers are for."
+    );
     let _ = writeln!(
         out,
         "grpcurl -plaintext -H 'authorization: Bearer {}' -d '{{\"order_id\":\"<id>\",\"trigger\":\"TRIGGER_DIRECT\"}}' {FULFILLMENT_GRPC} fulfillment.v1.FulfillmentService/Fulfill",
