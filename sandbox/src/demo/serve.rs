@@ -109,7 +109,13 @@ fn print_instructions(world: &World, cases: &[Case], redis_url: &str, control: &
     let _ = writeln!(out, "cargo run -p ingest\n");
     let _ = writeln!(
         out,
-        "# Seeded Orders (approve one once ingest says it subscribed):"
+        "# The ports above are fixed; if one is taken, change GRPC_ADDR, HTTP_ADDR and FULFILLMENT_URL.\n"
+    );
+    let _ = writeln!(
+        out,
+        "# Seeded Orders. Approve one once ingest logs that it subscribed. The control endpoint\n\
+         # http://{control} acts as Salesforce would: approve runs the Flow, retry is the\n\
+         # \"Provision / Retry\" action."
     );
     for case in cases {
         let _ = writeln!(out, "#   {}  {}", case.order_id, case.title);
