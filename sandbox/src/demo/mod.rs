@@ -168,15 +168,41 @@ fn seed(world: &World) -> Vec<Case> {
     ]
 }
 
+/// The key that marks a Redis as one the demo has used; a deployment's Redis never has it.
+const DEMO_MARKER: &str = "sandbox:demo";
+
 /// With a Redis of the user's, state from an earlier demo run could name the same Order ids
-/// (the emulated org starts afresh each time): that state is removed, and nothing else.
+/// (the emulated org starts afresh each time): that state is removed, and nothing else. A Redis
+/// that holds ingest state the demo did not write (a deployment's) is refused, never touched.
 async fn forget_previous_runs(redis_url: &str, cases: &[Case]) -> Result<(), DemoError> {
-    let client = redis::Client::open(redis_url).map_err(|err| DemoError::Store(err.to_string()))?;
+    let store_error = |err: redis::RedisError| DemoError::Store(format!("REDIS_URL: {err}"));
+    let client = redis::Client::open(redis_url).map_err(store_error)?;
     let mut connection = client
         .get_multiplexed_async_connection()
         .await
-        .map_err(|err| DemoError::Store(err.to_string()))?;
+        .map_err(store_error)?;
     let channel = "/event/OrderProvisionRequested__e";
+    let (marked, cursor, leader): (bool, bool, bool) = redis::pipe()
+        .exists(DEMO_MARKER)
+        .exists(format!("sf:pe:replay:{channel}"))
+        .exists(format!("sf:pe:leader:{channel}"))
+        .query_async(&mut connection)
+        .await
+        .map_err(store_error)?;
+    if (cursor || leader) && !marked {
+        return Err(DemoError::Store(
+            "REDIS_URL holds an ingest cursor or lease the demo did not write: it looks like a \
+             deployment's Redis. Point the demo at a throwaway Redis, or unset REDIS_URL to use \
+             the embedded store"
+                .to_owned(),
+        ));
+    }
+    redis::cmd("SET")
+        .arg(DEMO_MARKER)
+        .arg("this Redis has been used by sandbox demo")
+        .query_async::<()>(&mut connection)
+        .await
+        .map_err(store_error)?;
     let mut keys = vec![
         format!("sf:pe:replay:{channel}"),
         format!("sf:pe:replay:{channel}:meta"),
@@ -190,7 +216,7 @@ async fn forget_previous_runs(redis_url: &str, cases: &[Case]) -> Result<(), Dem
         .arg(&keys)
         .query_async::<i64>(&mut connection)
         .await
-        .map_err(|err| DemoError::Store(err.to_string()))?;
+        .map_err(store_error)?;
     Ok(())
 }
 

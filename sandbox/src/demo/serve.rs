@@ -22,6 +22,9 @@ const FULFILLMENT_HTTP: &str = "127.0.0.1:8080";
 const INGEST_GRPC: &str = "127.0.0.1:50052";
 const INGEST_HTTP: &str = "127.0.0.1:8081";
 
+/// How long shutdown may wait for open connections.
+const SHUTDOWN_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 struct Control {
     world: World,
     cases: Vec<Case>,
@@ -61,11 +64,17 @@ pub async fn run(shutdown: CancellationToken) -> Result<(), DemoError> {
         .route("/orders/{id}/retry", post(retry))
         .with_state(control.clone());
     let stopped = shutdown.clone();
-    let _ = axum::serve(listener, app)
-        .with_graceful_shutdown(stopped.cancelled_owned())
-        .await;
+    let served = axum::serve(listener, app).with_graceful_shutdown(stopped.cancelled_owned());
+    // A client holding a half-sent request must not keep the sandbox alive after Ctrl-C.
+    tokio::select! {
+        _ = served => {}
+        () = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_LIMIT).await;
+        } => {}
+    }
 
-    control.world.shutdown().await;
+    let _ = tokio::time::timeout(SHUTDOWN_LIMIT, control.world.shutdown()).await;
     if let Some(store) = store {
         store.shutdown().await;
     }
@@ -178,10 +187,7 @@ async fn approve(
             StatusCode::OK,
             Json(json!({"published": event.event_uuid, "order_id": event.order_id})),
         ),
-        Err(err) => (
-            StatusCode::CONFLICT,
-            Json(json!({"error": err.to_string()})),
-        ),
+        Err(err) => (flow_status(&err), Json(json!({"error": err.to_string()}))),
     }
 }
 
@@ -194,9 +200,14 @@ async fn retry(
             StatusCode::OK,
             Json(json!({"published": event.event_uuid, "order_id": event.order_id})),
         ),
-        Err(err) => (
-            StatusCode::CONFLICT,
-            Json(json!({"toast": err.to_string()})),
-        ),
+        Err(err) => (flow_status(&err), Json(json!({"toast": err.to_string()}))),
+    }
+}
+
+/// 404 for an Order the org does not have, 409 for one already in progress.
+fn flow_status(error: &crate::salesforce::FlowError) -> StatusCode {
+    match error {
+        crate::salesforce::FlowError::NoSuchOrder => StatusCode::NOT_FOUND,
+        _ => StatusCode::CONFLICT,
     }
 }

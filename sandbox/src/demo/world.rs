@@ -2,7 +2,11 @@
 //! REST, Pub/Sub API) and WHMCS on loopback, seeded with customers, products and price books,
 //! and the files the services read (the integration user's private key, the callers' tokens).
 
-use std::path::PathBuf;
+use std::{
+    io::Write,
+    os::unix::fs::{OpenOptionsExt, PermissionsExt},
+    path::PathBuf,
+};
 
 use rsa::{
     Generate, PrivateKey,
@@ -76,6 +80,7 @@ impl World {
     pub async fn start() -> Result<Self, WorldError> {
         let files = tempfile::Builder::new()
             .prefix("bridge-sandbox-")
+            .permissions(std::fs::Permissions::from_mode(0o700))
             .tempdir()?;
         let key = PrivateKey::try_generate().map_err(|err| WorldError::Key(err.to_string()))?;
         let private_pem = key
@@ -86,19 +91,20 @@ impl World {
             .to_public_key_pem(LineEnding::LF)
             .map_err(|err| WorldError::Key(err.to_string()))?;
         let key_path = files.path().join("sf-private.key");
-        std::fs::write(&key_path, private_pem.as_bytes())?;
+        write_private(&key_path, private_pem.as_bytes())?;
 
         let portal_token = format!("portal-{}", uuid::Uuid::new_v4().simple());
         let ingest_token = format!("ingest-{}", uuid::Uuid::new_v4().simple());
         let tokens_path = files.path().join("fulfillment-tokens");
-        std::fs::write(
+        write_private(
             &tokens_path,
             format!(
                 "# callers of Fulfill\n{PORTAL_TOKEN_NAME}:{portal_token}\ningest:{ingest_token}\n"
-            ),
+            )
+            .as_bytes(),
         )?;
         let ingest_token_path = files.path().join("ingest-token");
-        std::fs::write(&ingest_token_path, format!("{ingest_token}\n"))?;
+        write_private(&ingest_token_path, format!("{ingest_token}\n").as_bytes())?;
 
         let salesforce =
             SalesforceEmulator::start(SalesforceOptions::new(CLIENT_ID, USERNAME, &public_pem))
@@ -189,4 +195,14 @@ impl World {
         self.salesforce.shutdown().await;
         self.whmcs.shutdown().await;
     }
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents)
 }
