@@ -130,7 +130,7 @@ pub async fn start(world: &World, redis_url: &str) -> Result<Services, ServiceEr
         .await
         .map_err(|err| ServiceError::Start {
             service: "fulfillment",
-            detail: err.to_string(),
+            detail: chain(&err),
         })?;
     let fulfillment = spawn(ports, &shutdown)?;
 
@@ -146,7 +146,7 @@ pub async fn start(world: &World, redis_url: &str) -> Result<Services, ServiceEr
         .await
         .map_err(|err| ServiceError::Start {
             service: "ingest",
-            detail: err.to_string(),
+            detail: chain(&err),
         })?;
     let ingest = spawn(ports, &shutdown)?;
 
@@ -175,4 +175,16 @@ fn spawn(
         http_addr,
         task,
     })
+}
+
+/// An error and its causes, joined by `: `.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
