@@ -127,11 +127,7 @@ async fn the_runbook_verification_steps_hold() {
 async fn the_manual_retry_flow_fulfils_a_failed_order_once() {
     let stack = Stack::start(Some(&[])).await;
     stack.wait_subscribed().await;
-    let customer = stack.world.customer("Initech", false);
-    let vps = stack.world.offering("VPS Small", "Monthly");
-    let order_id = stack
-        .world
-        .order(&customer.account_id, &[(&vps.product_id, 1.0)]);
+    let (customer, order_id) = stack.vps_order("Initech", false);
     stack
         .world
         .salesforce

@@ -4,7 +4,10 @@
 use std::{collections::HashMap, path::Path, time::Duration};
 
 use bridge_tests::{Persistence, RedisServer, ServiceProcess, find_secrets, workspace_binary};
-use sandbox::demo::{services, world::World};
+use sandbox::demo::{
+    services,
+    world::{Customer, World},
+};
 use serde_json::Value;
 
 /// How long a process may take to log a line a test waits for.
@@ -103,6 +106,16 @@ impl Stack {
         let (process, _, http) = start_process("ingest", to_env(env));
         self.ingest = Some(process);
         self.ingest_http = http;
+    }
+
+    /// A new customer (with or without a payment method) and a draft Order of one monthly VPS.
+    pub(crate) fn vps_order(&self, name: &str, pay_method: bool) -> (Customer, String) {
+        let customer = self.world.customer(name, pay_method);
+        let vps = self.world.offering("VPS Small", "Monthly");
+        let order_id = self
+            .world
+            .order(&customer.account_id, &[(&vps.product_id, 1.0)]);
+        (customer, order_id)
     }
 
     /// Waits until ingest has an open subscription.

@@ -17,11 +17,7 @@ use crate::stack::{Stack, eventually};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_events_are_received_while_events_are_disabled() {
     let mut stack = Stack::start(Some(&[("SF_EVENTS_ENABLED", "false")])).await;
-    let customer = stack.world.customer("Acme", true);
-    let vps = stack.world.offering("VPS Small", "Monthly");
-    let order_id = stack
-        .world
-        .order(&customer.account_id, &[(&vps.product_id, 1.0)]);
+    let (_, order_id) = stack.vps_order("Acme", true);
     stack
         .world
         .salesforce
@@ -63,11 +59,7 @@ use crate::stack;
 async fn replays_do_not_advance_while_redis_is_down_and_recover_after() {
     let mut stack = Stack::start(Some(&[])).await;
     stack.wait_subscribed().await;
-    let customer = stack.world.customer("Acme", true);
-    let vps = stack.world.offering("VPS Small", "Monthly");
-    let first = stack
-        .world
-        .order(&customer.account_id, &[(&vps.product_id, 1.0)]);
+    let (_, first) = stack.vps_order("Acme", true);
     stack
         .world
         .salesforce
@@ -82,9 +74,7 @@ async fn replays_do_not_advance_while_redis_is_down_and_recover_after() {
     .await;
 
     stack.redis.kill();
-    let second = stack
-        .world
-        .order(&customer.account_id, &[(&vps.product_id, 1.0)]);
+    let (_, second) = stack.vps_order("Globex", true);
     stack
         .world
         .salesforce
@@ -120,11 +110,7 @@ async fn replays_do_not_advance_while_redis_is_down_and_recover_after() {
 async fn payment_method_missing_is_409_until_the_customer_adds_one() {
     let stack = Stack::start(Some(&[])).await;
     stack.wait_subscribed().await;
-    let customer = stack.world.customer("Initech", false);
-    let vps = stack.world.offering("VPS Small", "Monthly");
-    let order_id = stack
-        .world
-        .order(&customer.account_id, &[(&vps.product_id, 1.0)]);
+    let (customer, order_id) = stack.vps_order("Initech", false);
     stack
         .world
         .salesforce
@@ -238,11 +224,7 @@ fn admin_rest(stack: &Stack) -> RestClient {
 async fn a_refused_salesforce_update_leaves_the_order_to_be_written_once_permissions_are_fixed() {
     let stack = Stack::start(Some(&[])).await;
     stack.wait_subscribed().await;
-    let customer = stack.world.customer("Acme", true);
-    let vps = stack.world.offering("VPS Small", "Monthly");
-    let order_id = stack
-        .world
-        .order(&customer.account_id, &[(&vps.product_id, 1.0)]);
+    let (_, order_id) = stack.vps_order("Acme", true);
     // The API user may not edit the Order: every write is refused.
     stack.world.salesforce.inject(
         RestTarget::PatchOrder,
