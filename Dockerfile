@@ -3,9 +3,11 @@
 # chooses which one runs. Build from the repository root:
 #   docker build -t provisioning-bridge:0.1.0 .
 
-# Build on the toolchain rust-toolchain.toml pins, so rustup has nothing to fetch. Bookworm, as
-# the runtime stage, so the binaries find the same glibc.
+# Build on the toolchain rust-toolchain.toml pins. That file also lists rustfmt and clippy,
+# which the image lacks, so they are added here rather than fetched behind the build's back.
+# Bookworm, as the runtime stage, so the binaries find the same glibc.
 FROM rust:1.95.0-bookworm AS build
+RUN rustup component add rustfmt clippy
 WORKDIR /src
 COPY . .
 # The protos compile with protox, so no protoc is needed. The cache mounts keep the registry and
