@@ -101,6 +101,16 @@ impl ServiceProcess {
         signal(self.child.id(), "TERM");
     }
 
+    /// Freezes the process (SIGSTOP), as a long GC pause or a stalled node would.
+    pub fn pause(&self) {
+        signal(self.child.id(), "STOP");
+    }
+
+    /// Lets a paused process run on (SIGCONT).
+    pub fn resume(&self) {
+        signal(self.child.id(), "CONT");
+    }
+
     /// Waits for the process to exit, killing it after `timeout`. Returns the status and
     /// whether it exited by itself.
     pub fn wait(&mut self, timeout: Duration) -> (ExitStatus, bool) {

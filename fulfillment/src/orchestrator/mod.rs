@@ -420,6 +420,12 @@ impl Run<'_> {
         match provisioned {
             Ok(created) => Ok(self.activated(created, mapping)),
             Err(StepError::Failed(failure)) => {
+                // A run that was paused past its lock's TTL must not write Failed over what the
+                // run that took over did.
+                self.ensure_still_holding().await.map_err(|err| match err {
+                    StepError::Stop(err) => err,
+                    StepError::Failed(_) => RunError::LockLost,
+                })?;
                 Ok(self.record_failure(failure, &journal, mapping).await)
             }
             Err(StepError::Stop(err)) => {
@@ -634,6 +640,22 @@ impl Run<'_> {
             Err(StepError::Stop(RunError::LockLost))
         } else {
             Ok(())
+        }
+    }
+
+    /// Asks Redis whether the run still holds the Order's lock, right before a Salesforce
+    /// write: the renewal notices a loss only every third of the TTL, and a process that was
+    /// paused notices nothing. A small window remains between this check and the write.
+    async fn ensure_still_holding(&self) -> Result<(), StepError> {
+        match self.inner.locks.still_holds(self.grant).await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                tracing::warn!(
+                    "This run lost the Order's lock (paused or partitioned); it stops without writing"
+                );
+                Err(StepError::Stop(RunError::LockLost))
+            }
+            Err(err) => Err(StepError::Stop(RunError::Store(err))),
         }
     }
 

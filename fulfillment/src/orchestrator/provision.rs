@@ -127,6 +127,7 @@ impl Run<'_> {
         self.check_lock()?;
 
         self.steps.begin(steps::SF_SUCCESS_UPDATE);
+        self.ensure_still_holding().await?;
         self.inner
             .orders
             .mark_activated(self.order_id(), &existing.order_id)

@@ -111,6 +111,14 @@ impl OrderLocks {
         }))
     }
 
+    /// Whether `grant` still holds the lock, asked of Redis (not of the renewal's last result).
+    pub async fn still_holds(&self, grant: &LockGrant) -> Result<bool, StoreError> {
+        let mut redis = self.redis.clone();
+        let value: Option<String> =
+            redis::AsyncCommands::get(&mut redis, lock_key(&grant.order_id)).await?;
+        Ok(value.as_deref() == Some(grant.value().as_str()))
+    }
+
     /// Extends the lock; `false` when it is no longer ours.
     pub async fn renew(&self, grant: &LockGrant) -> Result<bool, StoreError> {
         let mut redis = self.redis.clone();

@@ -7,6 +7,7 @@
     reason = "a test's helpers fail loudly on broken set-up"
 )]
 
+mod fencing;
 mod stack;
 mod symptoms;
 
