@@ -32,18 +32,18 @@ pub(super) async fn process(context: &Context, event: ConsumerEvent) {
     let producer = event.event.unwrap_or_default();
     let event_uuid = producer.id;
     let mut backoff = Backoff::new(RETRY_INITIAL, RETRY_CAP);
+    let letter = |order_id: &str, reason: String| DeadLetter {
+        replay_id: replay_id.clone(),
+        schema_id: producer.schema_id.clone(),
+        event_uuid: event_uuid.clone(),
+        payload: producer.payload.clone(),
+        order_id: order_id.to_owned(),
+        reason,
+        ..DeadLetter::default()
+    };
 
     if replay_id.is_empty() {
-        dead_letter(
-            context,
-            &replay_id,
-            &producer.schema_id,
-            &event_uuid,
-            &producer.payload,
-            "",
-            &PoisonReason::NoReplayId,
-        )
-        .await;
+        keep(context, letter("", PoisonReason::NoReplayId.to_string())).await;
         return;
     }
 
@@ -55,16 +55,7 @@ pub(super) async fn process(context: &Context, event: ConsumerEvent) {
         {
             SchemaLookup::Found(schema) => schema,
             SchemaLookup::Poison(reason) => {
-                dead_letter(
-                    context,
-                    &replay_id,
-                    &producer.schema_id,
-                    &event_uuid,
-                    &producer.payload,
-                    "",
-                    &reason,
-                )
-                .await;
+                keep(context, letter("", reason.to_string())).await;
                 return;
             }
             SchemaLookup::Unavailable(err) => {
@@ -76,16 +67,7 @@ pub(super) async fn process(context: &Context, event: ConsumerEvent) {
         match decode_order_id(&schema, &producer.schema_id, &producer.payload) {
             Ok(order_id) => break order_id,
             Err(reason) => {
-                dead_letter(
-                    context,
-                    &replay_id,
-                    &producer.schema_id,
-                    &event_uuid,
-                    &producer.payload,
-                    "",
-                    &reason,
-                )
-                .await;
+                keep(context, letter("", reason.to_string())).await;
                 return;
             }
         }
@@ -111,16 +93,7 @@ pub(super) async fn process(context: &Context, event: ConsumerEvent) {
             }
             Answer::DeadLetter(why) => {
                 let reason = format!("fulfillment refused the request: {why}");
-                dead_letter_text(
-                    context,
-                    &replay_id,
-                    &producer.schema_id,
-                    &event_uuid,
-                    &producer.payload,
-                    order_id.as_str(),
-                    &reason,
-                )
-                .await;
+                keep(context, letter(order_id.as_str(), reason)).await;
                 return;
             }
             Answer::Retry { detail, alarming } => {
@@ -136,52 +109,20 @@ pub(super) async fn process(context: &Context, event: ConsumerEvent) {
     }
 }
 
-async fn dead_letter(
-    context: &Context,
-    replay_id: &[u8],
-    schema_id: &str,
-    event_uuid: &str,
-    payload: &[u8],
-    order_id: &str,
-    reason: &PoisonReason,
-) {
-    dead_letter_text(
-        context,
-        replay_id,
-        schema_id,
-        event_uuid,
-        payload,
-        order_id,
-        &reason.to_string(),
-    )
-    .await;
-}
-
 /// Stores a dead letter, retrying while Redis is away: an event is done only once it is kept.
-async fn dead_letter_text(
-    context: &Context,
-    replay_id: &[u8],
-    schema_id: &str,
-    event_uuid: &str,
-    payload: &[u8],
-    order_id: &str,
-    reason: &str,
-) {
-    let letter = DeadLetter {
-        replay_id: replay_id.to_vec(),
-        schema_id: schema_id.to_owned(),
-        event_uuid: event_uuid.to_owned(),
-        payload: payload.to_vec(),
-        order_id: order_id.to_owned(),
-        reason: reason.to_owned(),
-        ..DeadLetter::default()
-    };
+async fn keep(context: &Context, letter: DeadLetter) {
     let mut backoff = Backoff::new(RETRY_INITIAL, RETRY_CAP);
     loop {
         match context.dead_letters.add(&letter).await {
             Ok(id) => {
                 metrics::counter!("ingest_events_dead_lettered_total").increment(1);
-                tracing::warn!(dead_letter_id = %id, event_uuid, replay_id = %hex(replay_id), reason, "Event dead-lettered");
+                tracing::warn!(
+                    dead_letter_id = %id,
+                    event_uuid = %letter.event_uuid,
+                    replay_id = %hex(&letter.replay_id),
+                    reason = %letter.reason,
+                    "Event dead-lettered"
+                );
                 return;
             }
             Err(err) => {

@@ -99,18 +99,10 @@ async fn a_run_killed_after_add_order_is_completed_by_the_next_call_without_a_se
     );
 
     // The dead run's lock expires on its own; until then the Order is in progress.
-    let response = eventually(
-        "the lock and the in-flight window to expire",
-        Duration::from_secs(30),
-        || async {
-            match harness.fulfill(&order_id, Trigger::PlatformEvent).await {
-                Err(status) if status.code() == Code::Aborted => None,
-                other => Some(other),
-            }
-        },
-    )
-    .await
-    .expect("Fulfill answers");
+    let response = harness
+        .fulfill_when_free(&order_id, Trigger::PlatformEvent)
+        .await
+        .expect("Fulfill answers");
 
     assert_eq!(response.outcome(), Outcome::Activated, "{response:?}");
     let orders = harness.whmcs_orders_of(client_id);
@@ -225,18 +217,10 @@ async fn an_order_created_by_a_hung_add_order_is_found_on_a_later_page_and_adopt
     }
 
     // The hung call's window passes first: until then nobody may search or create.
-    let retried = eventually(
-        "the in-flight window to pass",
-        Duration::from_secs(30),
-        || async {
-            match harness.fulfill(&order_id, Trigger::Direct).await {
-                Err(status) if status.code() == Code::Aborted => None,
-                other => Some(other),
-            }
-        },
-    )
-    .await
-    .expect("Fulfill answers");
+    let retried = harness
+        .fulfill_when_free(&order_id, Trigger::Direct)
+        .await
+        .expect("Fulfill answers");
     assert_eq!(retried.outcome(), Outcome::Activated, "{retried:?}");
     let ours: Vec<_> = harness
         .whmcs_orders_of(client_id)
@@ -328,18 +312,10 @@ async fn a_run_that_loses_its_lock_during_add_order_never_causes_a_second_order(
         "LOCK_LOST"
     );
 
-    let response = eventually(
-        "the in-flight window to pass",
-        Duration::from_secs(30),
-        || async {
-            match harness.fulfill(&order_id, Trigger::PlatformEvent).await {
-                Err(status) if status.code() == Code::Aborted => None,
-                other => Some(other),
-            }
-        },
-    )
-    .await
-    .expect("Fulfill answers");
+    let response = harness
+        .fulfill_when_free(&order_id, Trigger::PlatformEvent)
+        .await
+        .expect("Fulfill answers");
     assert_eq!(response.outcome(), Outcome::Activated, "{response:?}");
     assert_eq!(
         harness.whmcs_orders_of(client_id).len(),

@@ -185,6 +185,22 @@ impl Harness {
             .map(tonic::Response::into_inner)
     }
 
+    /// Calls Fulfill until the Order is no longer held (ABORTED: its lock, or an AddOrder that
+    /// may still be in flight), for up to 30 s, and returns the first other answer.
+    pub(crate) async fn fulfill_when_free(
+        &self,
+        order_id: &str,
+        trigger: Trigger,
+    ) -> Result<FulfillResponse, Status> {
+        eventually("the Order to be free", Duration::from_secs(30), || async {
+            match self.fulfill(order_id, trigger).await {
+                Err(status) if status.code() == tonic::Code::Aborted => None,
+                other => Some(other),
+            }
+        })
+        .await
+    }
+
     /// Calls GetFulfillment as the `portal` caller.
     pub(crate) async fn journal(&self, order_id: &str) -> Result<GetFulfillmentResponse, Status> {
         let request = GetFulfillmentRequest {
