@@ -100,7 +100,7 @@ pub fn decode_order_id(
     };
     let order_id = fields
         .into_iter()
-        .find(|(name, _)| name == "OrderId__c")
+        .find(|(name, _)| name == crate::fields_used::ORDER_ID_FIELD)
         .map(|(_, value)| value)
         .ok_or(PoisonReason::MissingOrderId)?;
     let text = match order_id {

@@ -15,6 +15,7 @@ pub mod cursor;
 pub mod dead_letters;
 pub mod dispatch;
 pub mod event;
+pub mod fields_used;
 pub mod keys;
 pub mod lease;
 pub mod pubsub;

@@ -16,6 +16,11 @@ use crate::whmcs::WhmcsError;
 /// The most characters `Activation_Error_Message__c` holds.
 pub const MESSAGE_LIMIT: usize = 255;
 
+/// The most characters `Activation_Error_Code__c` holds. The product's own codes are far
+/// shorter, but a Salesforce `errorCode` passes through as it came, so it is cut to fit rather
+/// than making the `Failed` write itself fail.
+pub const CODE_LIMIT: usize = 64;
+
 /// The Order cannot be provisioned as it stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderProblem {
@@ -59,7 +64,7 @@ pub struct StepFailure {
 impl StepFailure {
     fn new(code: impl Into<String>, message: impl AsRef<str>) -> Self {
         Self {
-            code: code.into(),
+            code: truncate(&code.into(), CODE_LIMIT),
             message: truncate(message.as_ref(), MESSAGE_LIMIT),
         }
     }
@@ -218,5 +223,20 @@ mod tests {
         assert_eq!(failure.message.chars().count(), MESSAGE_LIMIT);
         assert!(failure.message.ends_with('…'));
         assert_eq!(truncate("short", 255), "short");
+    }
+
+    #[test]
+    fn a_salesforce_error_code_too_long_for_the_field_is_cut_to_fit() {
+        let refused = RestError::Refused {
+            status: 400,
+            errors: vec![ApiError {
+                error_code: "X".repeat(200),
+                message: "m".into(),
+                fields: None,
+            }],
+        };
+        let failure = StepFailure::salesforce(&refused);
+        assert_eq!(failure.code.chars().count(), CODE_LIMIT);
+        assert!(failure.code.starts_with("XXXX"));
     }
 }

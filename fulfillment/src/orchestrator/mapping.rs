@@ -97,6 +97,18 @@ pub struct WhmcsCycle {
     pub paytype: &'static str,
 }
 
+/// Every `Billing_Cycle__c` value [`whmcs_cycle`] maps, in WHMCS's own order.
+pub const BILLING_CYCLES: &[&str] = &[
+    "Monthly",
+    "Quarterly",
+    "Semi-Annually",
+    "Annually",
+    "Biennially",
+    "Triennially",
+    "One Time",
+    "Free",
+];
+
 /// The WHMCS cycle for a `Billing_Cycle__c` value (its API name, equal to its label).
 pub fn whmcs_cycle(salesforce: &str) -> Option<WhmcsCycle> {
     let recurring = |name: &'static str| WhmcsCycle {
@@ -234,6 +246,19 @@ fn unmapped_reason(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_listed_cycle_maps_and_distinct_cycles_stay_distinct() {
+        let mut order_names: Vec<&str> = BILLING_CYCLES
+            .iter()
+            .map(|cycle| whmcs_cycle(cycle).expect(cycle).order_name)
+            .collect();
+        order_names.sort_unstable();
+        order_names.dedup();
+        assert_eq!(order_names.len(), BILLING_CYCLES.len());
+        assert!(whmcs_cycle("Weekly").is_none());
+        assert!(whmcs_cycle("monthly").is_none(), "API names are matched exactly");
+    }
 
     fn item(pid: Option<&str>, cycle: Option<&str>, quantity: Option<f64>) -> OrderItem {
         OrderItem {

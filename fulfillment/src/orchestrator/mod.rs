@@ -9,6 +9,7 @@
 //! from its journal, so a WHMCS order is never created twice.
 
 mod failure;
+pub mod fields_used;
 mod mapping;
 mod provision;
 mod salesforce;

@@ -2,6 +2,7 @@
 //! and a small REST client ([`RestClient`]), plus record ids ([`SalesforceId`]).
 
 mod auth;
+pub mod fields;
 mod id;
 mod rest;
 
