@@ -19,7 +19,7 @@ pub const MESSAGE_LIMIT: usize = 255;
 /// The most characters `Activation_Error_Code__c` holds. The product's own codes are far
 /// shorter, but a Salesforce `errorCode` passes through as it came, so it is cut to fit rather
 /// than making the `Failed` write itself fail.
-pub const CODE_LIMIT: usize = 64;
+pub(super) const CODE_LIMIT: usize = 64;
 
 /// The Order cannot be provisioned as it stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -98,7 +98,7 @@ pub struct WhmcsCycle {
 }
 
 /// Every `Billing_Cycle__c` value [`whmcs_cycle`] maps, in WHMCS's own order.
-pub const BILLING_CYCLES: &[&str] = &[
+pub(super) const BILLING_CYCLES: &[&str] = &[
     "Monthly",
     "Quarterly",
     "Semi-Annually",
@@ -257,7 +257,10 @@ mod tests {
         order_names.dedup();
         assert_eq!(order_names.len(), BILLING_CYCLES.len());
         assert!(whmcs_cycle("Weekly").is_none());
-        assert!(whmcs_cycle("monthly").is_none(), "API names are matched exactly");
+        assert!(
+            whmcs_cycle("monthly").is_none(),
+            "API names are matched exactly"
+        );
     }
 
     fn item(pid: Option<&str>, cycle: Option<&str>, quantity: Option<f64>) -> OrderItem {
