@@ -154,6 +154,14 @@ impl EventLog {
         }
         batch
     }
+
+    /// Every retained event with its counter, oldest first; positions the counter only passed
+    /// are left out.
+    pub(crate) fn events(&self) -> impl Iterator<Item = (u64, &StoredEvent)> {
+        self.positions
+            .iter()
+            .filter_map(|position| Some((position.counter, position.event.as_ref()?)))
+    }
 }
 
 /// The 10-byte wire form: the counter big-endian, then two zero bytes.
@@ -215,6 +223,15 @@ mod tests {
         assert_eq!(ids(&log.after(a, 10, Duration::ZERO)), ["b"]);
         assert_eq!(ids(&log.after(gap, 10, Duration::ZERO)), ["b"]);
         assert!(log.after(b, 10, Duration::ZERO).is_empty());
+        let listed: Vec<(u64, &str)> = log
+            .events()
+            .map(|(counter, event)| (counter, event.id.as_str()))
+            .collect();
+        assert_eq!(
+            listed,
+            [(a, "a"), (b, "b")],
+            "the ledger skips passed positions"
+        );
     }
 
     #[test]

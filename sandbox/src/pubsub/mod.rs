@@ -96,6 +96,16 @@ pub struct RecordedFetch {
     pub num_requested: i32,
 }
 
+/// One event on the channel, as the emulator's ledger lists it: what a subscriber that misses
+/// nothing must have processed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    /// The replay id the event is delivered with (10 bytes).
+    pub replay_id: Vec<u8>,
+    /// Its `EventUuid`.
+    pub event_uuid: String,
+}
+
 struct Running {
     stop: oneshot::Sender<()>,
     server: JoinHandle<()>,
@@ -272,6 +282,21 @@ impl PubSubEmulator {
     /// other orgs' traffic (reported in keepalives) moved the bus.
     pub fn latest_replay_id(&self) -> Vec<u8> {
         encode_replay_id(self.shared.lock().log.tip())
+    }
+
+    /// Every event on the channel that retention has not forgotten, in replay order: those the
+    /// Flow published and those appended directly alike. Tests compare what a subscriber
+    /// processed against it.
+    pub fn ledger(&self) -> Vec<LedgerEntry> {
+        self.shared
+            .lock()
+            .log
+            .events()
+            .map(|(counter, event)| LedgerEntry {
+                replay_id: encode_replay_id(counter),
+                event_uuid: event.id.clone(),
+            })
+            .collect()
     }
 
     /// Every `FetchRequest` received, in order.

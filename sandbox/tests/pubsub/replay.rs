@@ -239,3 +239,27 @@ async fn orders_approved_in_the_org_arrive_decodable_with_their_order_id() {
     );
     assert_eq!(bus.pubsub.delivered(), 3);
 }
+
+#[tokio::test]
+async fn the_ledger_lists_every_event_with_the_replay_id_it_is_delivered_with() {
+    let bus = start().await;
+    let first = bus.pubsub.publish_order_event("801000000000001AAA");
+    let schema_id = bus.pubsub.order_schema_id();
+    let second = bus
+        .pubsub
+        .publish_raw(&schema_id, vec![1, 2, 3], "a-broken-event");
+
+    let ledger = bus.pubsub.ledger();
+    let replay_ids: Vec<&[u8]> = ledger.iter().map(|e| e.replay_id.as_slice()).collect();
+    assert_eq!(replay_ids, [first.as_slice(), second.as_slice()]);
+    assert_eq!(ledger[1].event_uuid, "a-broken-event");
+
+    let mut stream = bus
+        .subscribe_ok(fetch(ReplayPreset::Earliest, &[], 10))
+        .await;
+    let delivered = stream.events(2).await;
+    for (entry, event) in ledger.iter().zip(&delivered) {
+        assert_eq!(entry.replay_id, event.replay_id);
+        assert_eq!(entry.event_uuid, event.event.as_ref().expect("an event").id);
+    }
+}
