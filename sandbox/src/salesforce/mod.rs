@@ -35,9 +35,13 @@ use std::{
 use axum::Router;
 use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value};
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio::{
+    net::TcpListener,
+    sync::{oneshot, watch},
+    task::JoinHandle,
+};
 
-pub use faults::{RestFault, RestTarget, Times};
+pub use faults::{RequestFilter, RestFault, RestTarget, Times};
 pub use flow::{FlowError, PublishedEvent};
 pub use org::{NewItem, NewOrder};
 pub use server::RecordedRequest;
@@ -51,6 +55,7 @@ use self::{
     paging::Locators,
     server::{Shared, State},
 };
+use crate::whmcs::conn::{HangupListener, Peer};
 
 /// How long [`SalesforceEmulator::shutdown`] waits for open connections before cutting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -153,16 +158,19 @@ impl SalesforceEmulator {
                 api_used: 0,
                 locators: Locators::default(),
             }),
+            stopping: watch::channel(false).0,
         });
 
         let app = Router::new()
             .fallback(server::entry)
-            .with_state(shared.clone());
+            .with_state(shared.clone())
+            .into_make_service_with_connect_info::<Peer>();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let serving = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
+            let serving =
+                axum::serve(HangupListener::new(listener), app).with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                });
             if let Err(err) = serving.await {
                 tracing::warn!(error = %err, "Salesforce emulator stopped serving");
             }
@@ -189,8 +197,10 @@ impl SalesforceEmulator {
         self.shared.user_id.clone()
     }
 
-    /// Stops serving; open connections get a few seconds to finish.
+    /// Stops serving; hung requests are closed unanswered, other open connections get a few
+    /// seconds to finish.
     pub async fn shutdown(&self) {
+        self.shared.stopping.send_replace(true);
         let running = self
             .running
             .lock()
@@ -330,7 +340,25 @@ impl SalesforceEmulator {
     /// The next `times` requests matching `target` get `fault`. Faults apply in the order
     /// they were injected, one per request.
     pub fn inject(&self, target: RestTarget, fault: RestFault, times: Times) {
-        self.shared.lock().faults.inject(target, fault, times);
+        self.shared
+            .lock()
+            .faults
+            .inject_matching(target, None, fault, times);
+    }
+
+    /// Like [`inject`](Self::inject), for only the requests `filter` accepts (say, those whose
+    /// path or SOQL names one Order): other requests pass untouched and do not use it up.
+    pub fn inject_matching(
+        &self,
+        target: RestTarget,
+        filter: RequestFilter,
+        fault: RestFault,
+        times: Times,
+    ) {
+        self.shared
+            .lock()
+            .faults
+            .inject_matching(target, Some(filter), fault, times);
     }
 
     /// Forgets every injected fault.

@@ -3,7 +3,8 @@
 //! answered by the token endpoint or the REST API.
 //!
 //! Each request is handled on its own task, so a client that gives up (a timeout) does not
-//! cancel the work: a delayed `PATCH` still lands, as it would on a real org.
+//! cancel the work: a delayed `PATCH` still lands, as it would on a real org. Connections come
+//! through WHMCS's hang-up listener, so a fault can close one without any answer.
 
 use std::{
     sync::{Arc, Mutex, MutexGuard, PoisonError},
@@ -12,11 +13,12 @@ use std::{
 
 use axum::{
     body::Bytes,
-    extract::State as Extract,
+    extract::{ConnectInfo, State as Extract},
     http::{HeaderMap, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
 };
 use serde_json::Value;
+use tokio::sync::watch;
 
 use super::{
     api_error::{ApiFailure, html_page, json_response},
@@ -28,6 +30,7 @@ use super::{
     paging::Locators,
     rest,
 };
+use crate::whmcs::conn::{Hangup, Peer};
 
 /// The token endpoint's path.
 const TOKEN_PATH: &str = "/services/oauth2/token";
@@ -43,7 +46,8 @@ pub struct RecordedRequest {
     pub soql: Option<String>,
     /// The JSON body, when there was one (never the token request's form).
     pub body: Option<Value>,
-    /// The status answered; 0 while the request is still being handled.
+    /// The status answered; 0 while the request is still being handled, or when it never got
+    /// an answer (a hang or a reset).
     pub status: u16,
 }
 
@@ -71,6 +75,8 @@ pub(crate) struct Shared {
     pub(crate) api_limit: u64,
     pub(crate) latency: Duration,
     pub(crate) state: Mutex<State>,
+    /// Turns `true` when the emulator shuts down, which ends hung requests.
+    pub(crate) stopping: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -83,12 +89,13 @@ impl Shared {
 /// The one handler behind every path.
 pub(crate) async fn entry(
     Extract(shared): Extract<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let task = tokio::spawn(serve(shared, method, uri, headers, body));
+    let task = tokio::spawn(serve(shared, peer.hangup, method, uri, headers, body));
     match task.await {
         Ok(response) => response,
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -97,6 +104,7 @@ pub(crate) async fn entry(
 
 async fn serve(
     shared: Arc<Shared>,
+    hangup: Hangup,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -114,7 +122,8 @@ async fn serve(
     };
 
     let (slot, fault) = {
-        let mut state = shared.lock();
+        let mut guard = shared.lock();
+        let state = &mut *guard;
         state.requests.push(RecordedRequest {
             method: method.to_string(),
             path: path.clone(),
@@ -122,7 +131,8 @@ async fn serve(
             body: recorded_body,
             status: 0,
         });
-        (state.requests.len() - 1, state.faults.take(kind))
+        let slot = state.requests.len() - 1;
+        (slot, state.faults.take(kind, &state.requests[slot]))
     };
 
     if !shared.latency.is_zero() {
@@ -142,6 +152,13 @@ async fn serve(
         )
         .into_response(),
         Some(RestFault::OAuthError { error, description }) => oauth_error(&error, &description),
+        Some(RestFault::MalformedJson) => cut_off_json(),
+        Some(RestFault::Reset) => return hang_up(&hangup),
+        Some(RestFault::Hang) => {
+            let mut stopping = shared.stopping.subscribe();
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+            return hang_up(&hangup);
+        }
         Some(RestFault::Delay(delay)) => {
             tokio::time::sleep(delay).await;
             answer(&shared, &method, &uri, &headers, &body)
@@ -153,6 +170,25 @@ async fn serve(
         request.status = response.status().as_u16();
     }
     response
+}
+
+/// Closes the connection without an answer: the response returned is never written.
+fn hang_up(hangup: &Hangup) -> Response {
+    hangup.trigger();
+    Response::default()
+}
+
+/// HTTP 200 with a JSON content type and the first half of a query answer.
+fn cut_off_json() -> Response {
+    (
+        StatusCode::OK,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static(super::api_error::JSON_CONTENT_TYPE),
+        )],
+        r#"{"totalSize":1,"done":true,"records":[{"attributes":{"type":"Order","#,
+    )
+        .into_response()
 }
 
 fn answer(

@@ -1,5 +1,6 @@
 //! Connections a handler can hang up on: the `Reset` fault closes the socket without any HTTP
-//! answer, and a hung call is dropped unanswered at shutdown.
+//! answer, and a hung call is dropped unanswered at shutdown. The Salesforce emulator serves
+//! through the same listener for its own `Reset` and `Hang` faults.
 //!
 //! axum hands a handler no way to touch its socket, so the listener wraps every accepted
 //! stream with a shared [`Hangup`] switch and passes the switch to handlers as connect info.

@@ -15,7 +15,7 @@ mod action;
 mod auth;
 mod catalog;
 mod clock;
-mod conn;
+pub(crate) mod conn;
 mod cycle;
 mod faults;
 mod form;
@@ -36,7 +36,7 @@ use std::{
 
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
-pub use faults::{Fault, Times};
+pub use faults::{Fault, Scope, Times};
 pub use options::{ClientStatus, NewClient, NewProduct, NumberStyle, PayType, WhmcsOptions};
 pub use state::{OrderRecord, RecordedCall};
 
@@ -199,7 +199,13 @@ impl WhmcsEmulator {
     /// The next `times` calls of `action` (any spelling WHMCS accepts) meet `fault`, once
     /// they are authenticated.
     pub fn inject(&self, action: &str, fault: Fault, times: Times) {
-        lock(&self.shared().faults).arm(action, fault, times);
+        self.inject_scoped(action, Scope::Any, fault, times);
+    }
+
+    /// Like [`inject`](Self::inject), for only the calls `scope` covers: other calls of the
+    /// action pass untouched and do not use the fault up.
+    pub fn inject_scoped(&self, action: &str, scope: Scope, fault: Fault, times: Times) {
+        lock(&self.shared().faults).arm_scoped(action, scope, fault, times);
     }
 
     /// Disarms every injected fault.

@@ -23,7 +23,7 @@ use super::{
     action::{Action, Call, error, normalise_action, run},
     auth::{AuthMode, Gatekeeper},
     conn::Peer,
-    faults::{Fault, FaultBook},
+    faults::{Fault, FaultBook, Subject},
     form::Params,
     json::{Json, map},
     options::WhmcsOptions,
@@ -261,7 +261,8 @@ fn decide(shared: &Shared, params: &Params, action_name: &str, caller: IpAddr) -
         }
     };
 
-    let fault = lock(&shared.faults).take(action_name);
+    let subject = Subject::of(params, &lock(&shared.world));
+    let fault = lock(&shared.faults).take(action_name, &subject);
     Decision::Run {
         action,
         format,

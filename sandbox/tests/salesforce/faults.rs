@@ -314,3 +314,86 @@ async fn shutdown_stops_serving() {
     assert!(http().get(&url).send().await.is_err());
     sf.shutdown().await;
 }
+
+#[tokio::test]
+async fn hang_reset_and_cut_off_json_answer_nothing_and_apply_nothing() {
+    let sf = start().await;
+    let seed = seed(&sf);
+    let api = Api::login(&sf).await;
+    let patch_url = format!("{}{V}/sobjects/Order/{}", sf.url(), seed.order);
+    let body = json!({"Activation_Status__c": "Activated"});
+    sf.inject(RestTarget::PatchOrder, RestFault::Hang, Times::Once);
+    sf.inject(RestTarget::PatchOrder, RestFault::Reset, Times::Once);
+    sf.inject(RestTarget::Query, RestFault::MalformedJson, Times::Once);
+
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client");
+    let hung = impatient
+        .patch(&patch_url)
+        .bearer_auth(&api.token)
+        .json(&body)
+        .send()
+        .await;
+    assert!(hung.is_err_and(|err| err.is_timeout()), "no answer came");
+
+    let reset = http()
+        .patch(&patch_url)
+        .bearer_auth(&api.token)
+        .json(&body)
+        .send()
+        .await;
+    let err = reset.expect_err("the connection is closed unanswered");
+    assert!(!err.is_timeout(), "{err:?}");
+
+    let cut = api.query("SELECT Id FROM Order").await;
+    assert_eq!(cut.status, 200);
+    assert!(
+        cut.header("content-type")
+            .is_some_and(|t| t.starts_with("application/json"))
+    );
+    assert!(
+        serde_json::from_str::<Value>(&cut.body).is_err(),
+        "{}",
+        cut.body
+    );
+
+    assert_eq!(
+        order_field(&sf, &seed.order, "Activation_Status__c"),
+        "Not Started",
+        "neither PATCH was applied"
+    );
+    let statuses: Vec<u16> = sf.requests().iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        [200, 0, 0, 200],
+        "token, hang, reset, cut-off query"
+    );
+    assert_eq!(api.patch_order(&seed.order, &body).await.status, 204);
+    sf.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_filtered_fault_breaks_only_the_requests_it_accepts() {
+    let sf = start().await;
+    let seed = seed(&sf);
+    let other = sf.add_order(sandbox::salesforce::NewOrder {
+        account_id: seed.account.clone(),
+        pricebook_id: sf.standard_pricebook_id(),
+        items: Vec::new(),
+    });
+    let api = Api::login(&sf).await;
+    let target = seed.order.clone();
+    sf.inject_matching(
+        RestTarget::PatchOrder,
+        std::sync::Arc::new(move |request| request.path.ends_with(&target)),
+        RestFault::Html(503),
+        Times::Once,
+    );
+    let body = json!({"Activation_Status__c": "Failed"});
+
+    assert_eq!(api.patch_order(&other, &body).await.status, 204);
+    assert_eq!(api.patch_order(&seed.order, &body).await.status, 503);
+    assert_eq!(api.patch_order(&seed.order, &body).await.status, 204);
+}

@@ -244,3 +244,59 @@ async fn concurrent_orders_get_distinct_monotonic_ids() {
         .collect();
     assert_eq!(stored, ids);
 }
+
+#[tokio::test]
+async fn a_scoped_fault_hits_only_the_calls_about_its_client() {
+    let shop = shop(WhmcsOptions::default()).await;
+    let other = shop.emulator.add_client(NewClient::default());
+    shop.emulator.inject_scoped(
+        "AddOrder",
+        sandbox::whmcs::Scope::Client(shop.client),
+        Fault::Status(503),
+        Times::Once,
+    );
+    shop.emulator.inject_scoped(
+        "AcceptOrder",
+        sandbox::whmcs::Scope::Client(shop.client),
+        Fault::Status(429),
+        Times::Once,
+    );
+
+    let pid = shop.pid.to_string();
+    let others = call(
+        &shop.emulator,
+        "AddOrder",
+        &[
+            ("clientid", &other.to_string()),
+            ("paymentmethod", "stripe"),
+            ("pid[0]", &pid),
+            ("billingcycle[0]", "monthly"),
+        ],
+    )
+    .await;
+    assert_eq!(others.json()["result"], "success", "another client's call");
+    let others_order = others.json()["orderid"]
+        .as_str()
+        .expect("an order id")
+        .to_owned();
+    let accepted = call(&shop.emulator, "AcceptOrder", &[("orderid", &others_order)]).await;
+    assert_eq!(accepted.status, 200, "another client's order");
+
+    assert_eq!(shop.add_order(&[]).await.status, 503);
+    let mine = shop.add_order(&[]).await.json();
+    let my_order = mine["orderid"].as_str().expect("an order id").to_owned();
+    assert_eq!(
+        call(&shop.emulator, "AcceptOrder", &[("orderid", &my_order)])
+            .await
+            .status,
+        429,
+        "the order id stands for its client"
+    );
+    assert_eq!(
+        call(&shop.emulator, "AcceptOrder", &[("orderid", &my_order)])
+            .await
+            .json()["result"],
+        "success",
+        "used up"
+    );
+}
