@@ -10,5 +10,6 @@
 pub mod demo;
 pub mod pubsub;
 pub mod salesforce;
+pub mod salesforce_source;
 pub mod store;
 pub mod whmcs;
