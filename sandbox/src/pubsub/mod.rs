@@ -3,8 +3,9 @@
 //!
 //! One [`PubSubEmulator`] serves one org's event bus next to a [`SalesforceEmulator`]: it
 //! checks every call's headers against that org, follows the org's provisioning Flow (each
-//! event it publishes lands on [`ORDER_CHANNEL`] as an Avro datum of the channel's schema),
-//! and serves `GetTopic`, `GetSchema`, `Publish` and `Subscribe` with real flow control,
+//! event it publishes lands on [`ORDER_CHANNEL`] as an Avro datum of the channel's schema,
+//! which is derived from the platform event in the org's DX project, `salesforce/`), and
+//! serves `GetTopic`, `GetSchema`, `Publish` and `Subscribe` with real flow control,
 //! replay presets, 10-byte replay ids, keepalives, the idle close, and retention against a
 //! clock tests can move. Tests publish well-formed or broken events directly, read back every
 //! `FetchRequest` clients sent, and inject faults: ended streams, half-open silence, refused
@@ -13,6 +14,7 @@
 mod auth;
 mod bus;
 mod error;
+mod event_schema;
 mod publish;
 mod schema;
 mod service;

@@ -1,24 +1,64 @@
 //! Avro schemas as the Pub/Sub API serves them: the channel's `OrderProvisionRequested__e`
-//! schema, schema ids derived the way Salesforce derives them, the registry `GetSchema`
-//! answers from, and the encoder that turns an order id into a bare Avro datum.
+//! schema (derived from the DX project by [`event_schema`](super::event_schema)), schema ids
+//! derived the way Salesforce derives them, the registry `GetSchema` answers from, and the
+//! encoder that turns an order id into a bare Avro datum of the channel's schema.
 //!
 //! A schema id is base64url without padding of the MD5 digest of the schema's Parsing
 //! Canonical Form, so `doc`, `default` and unknown attributes such as `uuid` never change it,
 //! while renaming, retyping or reordering a field always does.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, path::PathBuf};
 
 use apache_avro::{Schema, types::Value, writer::datum::GenericDatumWriter};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use md5::{Digest, Md5};
 
-/// The channel's schema without the `uuid` attribute, fields in the order DESIGN §9 fixes:
-/// the two system fields, then the custom field.
-const ORDER_SCHEMA_BODY: &str = r#""type":"record","name":"OrderProvisionRequested__e","namespace":"com.sforce.eventbus","fields":[{"name":"CreatedDate","type":"long","doc":"CreatedDate:DateTime"},{"name":"CreatedById","type":"string","doc":"CreatedBy:EntityId"},{"name":"OrderId__c","type":["null","string"],"doc":"Data:Text:00N5e00000Q1aAA","default":null}]"#;
+use super::event_schema::{self, EventField, Slot};
+use crate::salesforce_source::SalesforceSource;
 
-/// Why a payload cannot be made or read.
+/// The platform event the Flow publishes on the order channel.
+pub(crate) const EVENT_NAME: &str = "OrderProvisionRequested__e";
+
+/// The event's field that carries the Order's id.
+const ORDER_FIELD: &str = "OrderId__c";
+
+/// Why the channel's schema cannot be built, or a payload made or read.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SchemaError {
+    /// The DX project defines no such platform event.
+    #[error("{}: no platform event {event} in the Salesforce DX project", dir.display())]
+    NoEvent {
+        /// The project's directory.
+        dir: PathBuf,
+        /// The event's API name.
+        event: &'static str,
+    },
+    /// The event has no text field for the Order's id.
+    #[error("{}: the platform event {event} needs a text field {field}", path.display())]
+    NoOrderField {
+        /// Where the field's file should be.
+        path: PathBuf,
+        /// The event's API name.
+        event: String,
+        /// The field's API name.
+        field: &'static str,
+    },
+    /// A field of a type the event schema cannot carry.
+    #[error(
+        "{}: field {event}.{field}: a platform event's schema cannot carry a {field_type} field \
+         here (Text, TextArea, LongTextArea, Picklist, Number, DateTime and Checkbox can)",
+        path.display()
+    )]
+    UnsupportedField {
+        /// The field's file.
+        path: PathBuf,
+        /// The event's API name.
+        event: String,
+        /// The field's API name.
+        field: String,
+        /// The field's metadata type.
+        field_type: &'static str,
+    },
     /// The schema JSON does not parse as Avro.
     #[error("the schema does not parse: {0}")]
     Parse(#[source] Box<apache_avro::Error>),
@@ -53,16 +93,39 @@ struct Registered {
 pub(crate) struct SchemaRegistry {
     schemas: HashMap<String, Registered>,
     order_schema_id: String,
+    /// The channel schema's custom fields, in schema order.
+    order_fields: Vec<EventField>,
 }
 
 impl SchemaRegistry {
-    /// A registry holding the channel's schema.
-    pub(crate) fn new() -> Result<Self, SchemaError> {
-        let bare = format!("{{{ORDER_SCHEMA_BODY}}}");
-        let parsed = Schema::parse_str(&bare).map_err(|err| SchemaError::Parse(Box::new(err)))?;
+    /// A registry holding the channel's schema, derived from the platform event in `source`.
+    /// Fails when the project has no such event, the event has no text field `OrderId__c`,
+    /// or a field's type cannot be carried.
+    pub(crate) fn new(source: &SalesforceSource) -> Result<Self, SchemaError> {
+        let event = source
+            .object(EVENT_NAME)
+            .ok_or_else(|| SchemaError::NoEvent {
+                dir: source.project_dir().to_owned(),
+                event: EVENT_NAME,
+            })?;
+        let (mut json, order_fields) = event_schema::derive(event)?;
+        let carries_order = order_fields
+            .iter()
+            .any(|field| field.name == ORDER_FIELD && field.slot == Slot::Text);
+        if !carries_order {
+            return Err(SchemaError::NoOrderField {
+                path: event.field_file(ORDER_FIELD),
+                event: event.name.clone(),
+                field: ORDER_FIELD,
+            });
+        }
+        let parsed = Schema::parse(&json).map_err(|err| SchemaError::Parse(Box::new(err)))?;
         let id = schema_id(&parsed);
         // Some real schema JSON repeats its id in a top-level `uuid`; consumers must ignore it.
-        let served = format!("{{{ORDER_SCHEMA_BODY},\"uuid\":\"{id}\"}}");
+        if let Some(members) = json.as_object_mut() {
+            members.insert("uuid".to_owned(), serde_json::Value::from(id.clone()));
+        }
+        let served = json.to_string();
         let mut schemas = HashMap::new();
         schemas.insert(
             id.clone(),
@@ -74,6 +137,7 @@ impl SchemaRegistry {
         Ok(Self {
             schemas,
             order_schema_id: id,
+            order_fields,
         })
     }
 
@@ -130,7 +194,8 @@ impl SchemaRegistry {
         Ok(())
     }
 
-    /// A datum of the channel's schema: `OrderId__c` as given (`None` writes null).
+    /// A datum of the channel's schema: `OrderId__c` as given (`None` writes null), every
+    /// other custom field empty (null, or a checkbox's default).
     pub(crate) fn encode_order(
         &self,
         created_date_ms: i64,
@@ -145,19 +210,25 @@ impl SchemaRegistry {
                 schema_id: self.order_schema_id.clone(),
                 reason: "the channel's schema is missing".to_owned(),
             })?;
-        let order = match order_id {
-            Some(id) => Value::Union(1, Box::new(Value::String(id.to_owned()))),
-            None => Value::Union(0, Box::new(Value::Null)),
-        };
-        let record = Value::Record(vec![
+        let null = || Value::Union(0, Box::new(Value::Null));
+        let mut members = vec![
             ("CreatedDate".to_owned(), Value::Long(created_date_ms)),
             (
                 "CreatedById".to_owned(),
                 Value::String(created_by_id.to_owned()),
             ),
-            ("OrderId__c".to_owned(), order),
-        ]);
-        encode(schema, record)
+        ];
+        for field in &self.order_fields {
+            let value = match (field.slot, order_id) {
+                (Slot::Text, Some(id)) if field.name == ORDER_FIELD => {
+                    Value::Union(1, Box::new(Value::String(id.to_owned())))
+                }
+                (Slot::Boolean { default }, _) => Value::Boolean(default),
+                _ => null(),
+            };
+            members.push((field.name.clone(), value));
+        }
+        encode(schema, Value::Record(members))
     }
 }
 
@@ -187,6 +258,10 @@ mod tests {
 ]}"#;
 
     const RICH_DATUM_HEX: &str = "80a0abfef9622430303578783030303030315838557a41414b02243830317878303030303033475a306e4141470224303031787830303030303344476232414147021046494245522d31470200000000000000400280a0abfef9620001";
+
+    fn repository() -> SalesforceSource {
+        SalesforceSource::from_repository().expect("the repository's project")
+    }
 
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -225,7 +300,7 @@ mod tests {
         assert_eq!(datum.len(), 93);
         assert_eq!(hex(&datum), RICH_DATUM_HEX);
 
-        let mut registry = SchemaRegistry::new().expect("registry");
+        let mut registry = SchemaRegistry::new(&repository()).expect("registry");
         let id = registry.register(RICH_SCHEMA);
         assert_eq!(id, "T81xDFrCD7RmXBKAiSlc4Q");
         registry.check_datum(&id, &datum).expect("a whole datum");
@@ -237,7 +312,7 @@ mod tests {
 
     #[test]
     fn the_channel_schema_has_the_design_field_order_and_a_uuid_that_does_not_count() {
-        let registry = SchemaRegistry::new().expect("registry");
+        let registry = SchemaRegistry::new(&repository()).expect("registry");
         let id = registry.order_schema_id().to_owned();
         assert_eq!(id.len(), 22);
         let served = registry.json(&id).expect("served");
@@ -258,7 +333,7 @@ mod tests {
 
     #[test]
     fn order_payloads_round_trip_and_null_is_branch_zero() {
-        let registry = SchemaRegistry::new().expect("registry");
+        let registry = SchemaRegistry::new(&repository()).expect("registry");
         let id = registry.order_schema_id().to_owned();
         let with = registry
             .encode_order(
@@ -283,7 +358,7 @@ mod tests {
 
     #[test]
     fn unparsable_json_is_still_served_under_its_own_id() {
-        let mut registry = SchemaRegistry::new().expect("registry");
+        let mut registry = SchemaRegistry::new(&repository()).expect("registry");
         let id = registry.register("{not avro");
         assert_eq!(id.len(), 22);
         assert_eq!(registry.json(&id), Some("{not avro"));

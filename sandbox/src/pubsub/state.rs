@@ -69,6 +69,7 @@ impl Shared {
         salesforce: SalesforceEmulator,
         options: PubSubOptions,
     ) -> Result<Self, SchemaError> {
+        let schemas = SchemaRegistry::new(salesforce.source())?;
         let log = EventLog::new(options.retention, Duration::ZERO);
         let (tip, _) = watch::channel(log.tip());
         let (silent, _) = watch::channel(false);
@@ -79,7 +80,7 @@ impl Shared {
             started: Instant::now(),
             state: Mutex::new(State {
                 log,
-                schemas: SchemaRegistry::new()?,
+                schemas,
                 fetches: Vec::new(),
                 subscribe_calls: 0,
                 streams_opened: 0,

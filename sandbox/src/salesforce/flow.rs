@@ -9,7 +9,7 @@
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-use super::{clock, org::Org, schema};
+use super::{clock, org::Org};
 
 /// The platform event's API name.
 pub(crate) const EVENT_NAME: &str = "OrderProvisionRequested__e";
@@ -121,7 +121,7 @@ fn set_activating(org: &mut Org, id: &str, clear_errors: bool) {
             row.insert("Activation_Error_Message__c".into(), Value::Null);
         }
     }
-    if let Some(def) = schema::object("Order") {
+    if let Some(def) = org.catalog().object("Order") {
         org.touch(def, id);
     }
 }
@@ -129,7 +129,11 @@ fn set_activating(org: &mut Org, id: &str, clear_errors: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::salesforce::org::NewOrder;
+    use crate::salesforce::{org::NewOrder, schema::Catalog};
+
+    fn new_org() -> Org {
+        Org::new(Catalog::repository().expect("the repository's project"))
+    }
 
     fn order(org: &mut Org) -> String {
         org.add_order(&NewOrder {
@@ -145,7 +149,7 @@ mod tests {
 
     #[test]
     fn approval_sets_activating_and_publishes_the_full_id() {
-        let mut org = Org::new();
+        let mut org = new_org();
         let mut bus = EventBus::new();
         let mut listener = bus.subscribe();
         let id = order(&mut org);
@@ -166,7 +170,7 @@ mod tests {
 
     #[test]
     fn retry_is_refused_while_activating_and_clears_errors_otherwise() {
-        let mut org = Org::new();
+        let mut org = new_org();
         let mut bus = EventBus::new();
         let id = order(&mut org);
         approve(&mut org, &mut bus, &id, "005A").expect("approved");

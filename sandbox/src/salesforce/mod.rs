@@ -7,9 +7,17 @@
 //! platform's validation, and runs the Record-Triggered Flow that publishes
 //! `OrderProvisionRequested__e` when a test approves an Order. Tests can inject faults,
 //! expire sessions, and read back every request.
+//!
+//! The org's custom fields (labels, types, lengths, picklist values) and its platform event
+//! are read from the Salesforce DX project in `salesforce/` through
+//! [`salesforce_source`](crate::salesforce_source), so queries and `PATCH` validation follow
+//! what a deploy of that project creates; the standard objects and fields are the platform's
+//! and stay in code. A missing or invalid project fails [`SalesforceEmulator::start`] with
+//! an error naming the file.
 
 mod api_error;
 mod clock;
+mod custom_fields;
 mod faults;
 mod flow;
 mod ids;
@@ -25,9 +33,11 @@ mod rest;
 mod schema;
 mod server;
 mod soql;
+mod standard;
 
 use std::{
     io,
+    path::PathBuf,
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
@@ -53,8 +63,10 @@ use self::{
     oauth::{ConnectedApp, Sessions},
     org::Org,
     paging::Locators,
+    schema::Catalog,
     server::{Shared, State},
 };
+use crate::salesforce_source::SalesforceSource;
 use crate::whmcs::conn::{HangupListener, Peer};
 
 /// How long [`SalesforceEmulator::shutdown`] waits for open connections before cutting them.
@@ -78,6 +90,10 @@ pub struct SalesforceOptions {
     pub api_limit: u64,
     /// Added to every answer, for benchmarks.
     pub latency: Duration,
+    /// The Salesforce DX project whose custom fields and platform event the org has. `None`:
+    /// the repository's `salesforce/` (or the directory in `SANDBOX_SALESFORCE_SOURCE`),
+    /// loaded once per process. A test can point it at a changed copy.
+    pub source_dir: Option<PathBuf>,
 }
 
 impl SalesforceOptions {
@@ -92,6 +108,7 @@ impl SalesforceOptions {
             query_page_size: 2000,
             api_limit: 15_000,
             latency: Duration::ZERO,
+            source_dir: None,
         }
     }
 }
@@ -118,9 +135,15 @@ impl std::fmt::Debug for SalesforceEmulator {
 }
 
 impl SalesforceEmulator {
-    /// Starts an org on `127.0.0.1` at a free port. Fails when the public key is not an RSA
-    /// PEM key or no port can be bound.
+    /// Starts an org on `127.0.0.1` at a free port. Fails when the DX project is missing or
+    /// invalid (`InvalidData`, naming the file), the public key is not an RSA PEM key, or no
+    /// port can be bound.
     pub async fn start(options: SalesforceOptions) -> io::Result<Self> {
+        let invalid_source = |err| io::Error::new(io::ErrorKind::InvalidData, err);
+        let catalog = match &options.source_dir {
+            None => Catalog::repository().map_err(invalid_source)?,
+            Some(dir) => Catalog::load(dir).map_err(|err| invalid_source(Arc::new(err)))?,
+        };
         let key = DecodingKey::from_rsa_pem(options.public_key_pem.as_bytes()).map_err(|err| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -130,12 +153,13 @@ impl SalesforceEmulator {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
 
-        let mut org = Org::new();
+        let mut org = Org::new(catalog);
         let org_id = org.mint_id("00D");
         let user_id = org.mint_id("005");
         let approver_id = org.mint_id("005");
         let shared = Arc::new(Shared {
             base_url,
+            catalog,
             app: ConnectedApp {
                 client_id: options.client_id,
                 username: options.username.clone(),
@@ -195,6 +219,11 @@ impl SalesforceEmulator {
     /// The 18-character id (`005…`) of the integration user.
     pub fn user_id(&self) -> String {
         self.shared.user_id.clone()
+    }
+
+    /// The DX project the org's custom fields and platform event come from.
+    pub fn source(&self) -> &SalesforceSource {
+        self.shared.catalog.source()
     }
 
     /// Stops serving; hung requests are closed unanswered, other open connections get a few
@@ -297,7 +326,7 @@ impl SalesforceEmulator {
     /// Sets a field of an Order directly, as test set-up: no validation, no Flow. A field the
     /// schema does not know is ignored with a warning.
     pub fn set_order_field(&self, order_id: &str, field: &str, value: Value) {
-        let Some(def) = schema::object("Order") else {
+        let Some(def) = self.shared.catalog.object("Order") else {
             return;
         };
         let Some(field) = def.field(field) else {

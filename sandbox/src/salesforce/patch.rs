@@ -15,7 +15,7 @@ use super::{
     clock,
     ids::to_eighteen,
     org::{Org, number_value},
-    schema::{self, FieldDef, FieldKind, ObjectDef},
+    schema::{FieldDef, FieldKind, ObjectDef},
 };
 
 /// One field's new value, checked.
@@ -185,7 +185,7 @@ fn reference_error(
     text: &str,
     org: &Org,
 ) -> Option<ErrorEntry> {
-    let prefix = schema::object(target).map(|def| def.key_prefix);
+    let prefix = org.catalog().object(target).map(|def| def.key_prefix);
     match to_eighteen(text) {
         Some(id) if Some(&id[..3]) == prefix => org.get(target, &id).is_none().then(|| {
             ApiFailure::field_entry(
@@ -205,13 +205,18 @@ fn reference_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::salesforce::schema::Catalog;
+
+    fn catalog() -> &'static Catalog {
+        Catalog::repository().expect("the repository's project")
+    }
 
     fn order_def() -> &'static ObjectDef {
-        schema::object("Order").expect("Order")
+        catalog().object("Order").expect("Order")
     }
 
     fn refused(body: &str) -> ApiFailure {
-        validate(order_def(), body.as_bytes(), &Org::new()).expect_err(body)
+        validate(order_def(), body.as_bytes(), &Org::new(catalog())).expect_err(body)
     }
 
     #[test]
@@ -248,7 +253,7 @@ mod tests {
     #[test]
     fn lengths_are_counted_in_characters_and_every_failing_field_is_reported() {
         let ok = format!(r#"{{"Activation_Error_Code__c": "{}"}}"#, "é".repeat(64));
-        assert!(validate(order_def(), ok.as_bytes(), &Org::new()).is_ok());
+        assert!(validate(order_def(), ok.as_bytes(), &Org::new(catalog())).is_ok());
 
         let body = format!(
             r#"{{"Activation_Error_Code__c": "{}", "WHMCS_Order_ID__c": "{}"}}"#,
@@ -265,12 +270,39 @@ mod tests {
         let changes = validate(
             order_def(),
             br#"{"activation_error_code__c": "", "Activation_Error_Message__c": null, "WHMCS_Order_ID__c": 1042}"#,
-            &Org::new(),
+            &Org::new(catalog()),
         )
         .expect("valid");
         let names: Vec<(&str, Value)> = changes.into_iter().map(|(f, v)| (f.name, v)).collect();
         assert!(names.contains(&("Activation_Error_Code__c", Value::Null)));
         assert!(names.contains(&("Activation_Error_Message__c", Value::Null)));
         assert!(names.contains(&("WHMCS_Order_ID__c", Value::from("1042"))));
+    }
+
+    #[test]
+    fn a_product_s_billing_cycle_is_a_restricted_picklist_from_the_project() {
+        let product = catalog().object("Product2").expect("Product2");
+        let org = Org::new(catalog());
+        let failure = validate(product, br#"{"Billing_Cycle__c": "Fortnightly"}"#, &org)
+            .expect_err("restricted");
+        assert_eq!(failure.code(), "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST");
+        assert!(validate(product, br#"{"Billing_Cycle__c": "Annually"}"#, &org).is_ok());
+    }
+
+    #[test]
+    fn a_field_removed_from_the_project_is_no_longer_writable() {
+        let project = crate::salesforce_source::testing::copy_of_repository();
+        std::fs::remove_file(
+            project.path().join(
+                "force-app/main/default/objects/Order/fields/WHMCS_Order_ID__c.field-meta.xml",
+            ),
+        )
+        .expect("removed");
+        let changed = Catalog::load(project.path()).expect("loads");
+        let order = changed.object("Order").expect("Order");
+        let body = br#"{"WHMCS_Order_ID__c": "1042"}"#;
+        let failure = validate(order, body, &Org::new(changed)).expect_err("unknown");
+        assert_eq!(failure.code(), "INVALID_FIELD");
+        assert!(validate(order_def(), body, &Org::new(catalog())).is_ok());
     }
 }

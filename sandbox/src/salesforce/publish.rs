@@ -16,7 +16,7 @@ use super::{
 /// with the "enqueued" save result whose message is the EventUuid.
 pub(crate) fn publish(shared: &Shared, name: &str, body: &[u8]) -> Result<Response, ApiFailure> {
     if !name.eq_ignore_ascii_case(EVENT_NAME) {
-        return object_def(name).and_then(|_| {
+        return object_def(shared, name).and_then(|_| {
             Err(ApiFailure::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "METHOD_NOT_ALLOWED",

@@ -10,7 +10,7 @@ use super::{
     ids::to_eighteen,
     ordered_json::OrderedJson,
     org::{Org, Row},
-    schema::{self, ChildDef, FieldDef, FieldKind, ObjectDef, ParentDef},
+    schema::{Catalog, ChildDef, FieldDef, FieldKind, ObjectDef, ParentDef},
     soql::{FieldPath, Literal, Query, SelectItem, SoqlError},
 };
 
@@ -51,9 +51,9 @@ const CUSTOM_RELATIONSHIP_HINT: &str = "If you are attempting to use a custom re
      sure to append the '__r' after the custom relationship name. Please reference your WSDL or \
      the describe call for the appropriate names.";
 
-/// Resolves `query` against the schema.
-pub(crate) fn plan(query: &Query) -> Result<Plan, SoqlError> {
-    let object = schema::object(&query.from).ok_or_else(|| {
+/// Resolves `query` against the org's objects.
+pub(crate) fn plan(catalog: &'static Catalog, query: &Query) -> Result<Plan, SoqlError> {
+    let object = catalog.object(&query.from).ok_or_else(|| {
         SoqlError::new(
             "INVALID_TYPE",
             query.from_at,
@@ -65,16 +65,20 @@ pub(crate) fn plan(query: &Query) -> Result<Plan, SoqlError> {
             ),
         )
     })?;
-    plan_on(object, query)
+    plan_on(catalog, object, query)
 }
 
-fn plan_on(object: &'static ObjectDef, query: &Query) -> Result<Plan, SoqlError> {
+fn plan_on(
+    catalog: &'static Catalog,
+    object: &'static ObjectDef,
+    query: &Query,
+) -> Result<Plan, SoqlError> {
     let mut items = Vec::new();
     for item in &query.select {
         match item {
             SelectItem::Field(path) => {
-                let (parents, field) = resolve(object, path)?;
-                add_projection(&mut items, &parents, field, path)?;
+                let (parents, field) = resolve(catalog, object, path)?;
+                add_projection(catalog, &mut items, &parents, field, path)?;
             }
             SelectItem::Subquery(subquery) => {
                 let relationship = object.child(&subquery.from).ok_or_else(|| {
@@ -87,10 +91,10 @@ fn plan_on(object: &'static ObjectDef, query: &Query) -> Result<Plan, SoqlError>
                         ),
                     )
                 })?;
-                let child = schema::object(relationship.object).ok_or_else(|| {
+                let child = catalog.object(relationship.object).ok_or_else(|| {
                     SoqlError::new("INVALID_TYPE", subquery.from_at, "unknown child object")
                 })?;
-                let plan = plan_on(child, subquery)?;
+                let plan = plan_on(catalog, child, subquery)?;
                 items.push(Projection::Child { relationship, plan });
             }
         }
@@ -98,7 +102,7 @@ fn plan_on(object: &'static ObjectDef, query: &Query) -> Result<Plan, SoqlError>
 
     let mut filter = Vec::new();
     for condition in &query.filter {
-        let (path, field) = resolve(object, &condition.field)?;
+        let (path, field) = resolve(catalog, object, &condition.field)?;
         let value = filter_value(field, &condition.value).map_err(|detail| {
             SoqlError::new("INVALID_QUERY_FILTER_OPERATOR", condition.value_at, detail)
         })?;
@@ -115,6 +119,7 @@ fn plan_on(object: &'static ObjectDef, query: &Query) -> Result<Plan, SoqlError>
 
 /// The relationships a path walks and the field it ends on.
 fn resolve(
+    catalog: &'static Catalog,
     object: &'static ObjectDef,
     path: &FieldPath,
 ) -> Result<(Vec<&'static ParentDef>, &'static FieldDef), SoqlError> {
@@ -133,7 +138,8 @@ fn resolve(
                 ),
             )
         })?;
-        current = schema::object(relationship.target)
+        current = catalog
+            .object(relationship.target)
             .ok_or_else(|| SoqlError::new("INVALID_FIELD", path.at, "unknown parent object"))?;
         parents.push(relationship);
     }
@@ -152,6 +158,7 @@ fn resolve(
 
 /// Adds a field under the nested parent objects it belongs to, keeping first-seen order.
 fn add_projection(
+    catalog: &'static Catalog,
     items: &mut Vec<Projection>,
     parents: &[&'static ParentDef],
     field: &'static FieldDef,
@@ -180,12 +187,13 @@ fn add_projection(
         _ => None,
     });
     if let Some(nested) = existing {
-        return add_projection(nested, rest, field, path);
+        return add_projection(catalog, nested, rest, field, path);
     }
-    let target = schema::object(relationship.target)
+    let target = catalog
+        .object(relationship.target)
         .ok_or_else(|| SoqlError::new("INVALID_FIELD", path.at, "unknown parent object"))?;
     let mut nested = Vec::new();
-    add_projection(&mut nested, rest, field, path)?;
+    add_projection(catalog, &mut nested, rest, field, path)?;
     items.push(Projection::Parent {
         relationship,
         target,
@@ -256,7 +264,7 @@ fn filter_matches(org: &Org, object: &ObjectDef, row: &Row, filter: &Filter) -> 
             return filter.value.is_null();
         };
         current = parent;
-        def = schema::object(relationship.target).unwrap_or(def);
+        def = org.catalog().object(relationship.target).unwrap_or(def);
     }
     let actual = current.get(filter.field.name).unwrap_or(&Value::Null);
     match (&filter.value, actual) {
@@ -344,9 +352,13 @@ mod tests {
         soql,
     };
 
+    fn catalog() -> &'static Catalog {
+        Catalog::repository().expect("the repository's project")
+    }
+
     fn run_text(org: &Org, soql_text: &str) -> Result<String, SoqlError> {
         let query = soql::parse(soql_text)?;
-        let plan = plan(&query)?;
+        let plan = plan(org.catalog(), &query)?;
         let rows = execute(&plan, org, "66.0");
         Ok(serde_json::to_string(&OrderedJson::List(rows)).expect("serialises"))
     }
@@ -358,7 +370,7 @@ mod tests {
 
     #[test]
     fn unknown_names_give_salesforce_codes() {
-        let org = Org::new();
+        let org = Org::new(catalog());
         let cases = [
             (
                 "SELECT Id, Nme FROM Order",
@@ -410,7 +422,7 @@ mod tests {
 
     #[test]
     fn parent_fields_nest_in_query_order_and_filters_follow_paths() {
-        let mut org = Org::new();
+        let mut org = Org::new(catalog());
         let account = org.add_account("Acme", Some("42"));
         let product = org.add_product("VPS", None, None);
         let order = org.add_order(&NewOrder {

@@ -18,7 +18,7 @@ use super::{
     ordered_json::OrderedJson,
     paging::Locators,
     patch, publish, query,
-    schema::{self, ObjectDef},
+    schema::ObjectDef,
     server::Shared,
     soql,
 };
@@ -148,21 +148,23 @@ fn route(
             publish::publish(shared, name, body)
         }
         ("GET", ["sobjects", name] | ["sobjects", name, ""]) => {
-            object_def(name).map(|def| basic_info(def, version))
+            object_def(shared, name).map(|def| basic_info(def, version))
         }
-        (_, ["sobjects", name] | ["sobjects", name, ""]) => object_def(name).and_then(|_| {
-            Err(ApiFailure::method_not_allowed(
-                method.as_str(),
-                "HEAD,GET,POST",
-            ))
-        }),
+        (_, ["sobjects", name] | ["sobjects", name, ""]) => {
+            object_def(shared, name).and_then(|_| {
+                Err(ApiFailure::method_not_allowed(
+                    method.as_str(),
+                    "HEAD,GET,POST",
+                ))
+            })
+        }
         ("GET", ["sobjects", name, id]) => {
-            object_def(name).and_then(|def| get_record(shared, def, id, version))
+            object_def(shared, name).and_then(|def| get_record(shared, def, id, version))
         }
         ("PATCH", ["sobjects", name, id]) => {
-            object_def(name).and_then(|def| update_record(shared, def, id, body))
+            object_def(shared, name).and_then(|def| update_record(shared, def, id, body))
         }
-        (_, ["sobjects", name, _]) => object_def(name).and_then(|_| {
+        (_, ["sobjects", name, _]) => object_def(shared, name).and_then(|_| {
             Err(ApiFailure::method_not_allowed(
                 method.as_str(),
                 "GET,PATCH,HEAD",
@@ -183,8 +185,12 @@ fn parse_version(text: &str) -> Option<u32> {
     (digits(major) && digits(minor)).then(|| major.parse().ok())?
 }
 
-pub(crate) fn object_def(name: &str) -> Result<&'static ObjectDef, ApiFailure> {
-    schema::object(name).ok_or_else(ApiFailure::not_found)
+/// The org's object with this name, or `404 NOT_FOUND`.
+pub(crate) fn object_def(shared: &Shared, name: &str) -> Result<&'static ObjectDef, ApiFailure> {
+    shared
+        .catalog
+        .object(name)
+        .ok_or_else(ApiFailure::not_found)
 }
 
 fn versions() -> Response {
@@ -274,7 +280,7 @@ fn run_query(
         )
     };
     let parsed = soql::parse(soql_text).map_err(refused)?;
-    let plan = query::plan(&parsed).map_err(refused)?;
+    let plan = query::plan(shared.catalog, &parsed).map_err(refused)?;
 
     let mut state = shared.lock();
     let rows = query::execute(&plan, &state.org, version);

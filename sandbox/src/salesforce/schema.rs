@@ -1,7 +1,26 @@
 //! The emulated org's metadata: one table per object listing its fields (API name, type,
 //! whether the integration user may write it, picklist values, text lengths) and its
 //! relationships. SOQL resolution, record rendering and `PATCH` validation all read these
-//! tables, so adding a field here is all it takes to make it queryable and writable.
+//! tables.
+//!
+//! The tables are the platform's standard objects and fields ([`standard`](super::standard))
+//! extended with the custom fields the Salesforce DX project in `salesforce/` defines
+//! ([`custom_fields`](super::custom_fields)): add, retype or remove a field there and the
+//! emulator queries, validates and writes it accordingly. The repository's project is loaded
+//! once per process; an emulator can be pointed at another project (a test's modified copy).
+//!
+//! A [`Catalog`] lives for the rest of the process, so records, query plans and changes can
+//! borrow its definitions as `&'static` without a lifetime through every handler. The
+//! repository's catalog is built once; each one built from another project is leaked on
+//! purpose (a few kilobytes per emulator started that way, which only tests do).
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, OnceLock},
+};
+
+use super::{custom_fields, standard::STANDARD_OBJECTS};
+use crate::salesforce_source::{SalesforceSource, SourceError};
 
 /// The type of a field, with what its values may be.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,7 +66,7 @@ impl FieldKind {
 }
 
 /// One field of an object.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct FieldDef {
     /// The API name, in its canonical casing.
     pub(crate) name: &'static str,
@@ -118,287 +137,95 @@ impl ObjectDef {
     }
 }
 
-/// The object with this name, in any casing.
-pub(crate) fn object(name: &str) -> Option<&'static ObjectDef> {
-    OBJECTS.iter().find(|o| o.name.eq_ignore_ascii_case(name))
+/// Why the org's metadata cannot be built from a DX project.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CatalogError {
+    /// The project does not load.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The project lacks a field the org's own automation writes, or types it so that the
+    /// automation's values do not fit.
+    #[error("{}: the emulated org needs {what}", path.display())]
+    Needed {
+        /// The field's file, or where it should be.
+        path: PathBuf,
+        /// The field and what its type must allow.
+        what: String,
+    },
 }
 
-/// `Activation_Status__c`, the bridge's state on an Order.
-pub(crate) const ACTIVATION_STATUSES: &[&str] =
-    &["Not Started", "Activating", "Activated", "Failed"];
+/// Every object the emulated org knows, with the DX project it was built from.
+#[derive(Debug)]
+pub(crate) struct Catalog {
+    objects: &'static [ObjectDef],
+    source: SalesforceSource,
+}
 
-/// `Billing_Cycle__c` on Product2: API names equal their labels.
-const BILLING_CYCLES: &[&str] = &[
-    "Monthly",
-    "Quarterly",
-    "Semi-Annually",
-    "Annually",
-    "Biennially",
-    "Triennially",
-    "One Time",
-    "Free",
-];
+/// The repository's catalog, built on first use.
+static REPOSITORY: OnceLock<Result<&'static Catalog, Arc<CatalogError>>> = OnceLock::new();
 
-/// The standard Order statuses this org defines (one per category).
-const ORDER_STATUSES: &[&str] = &["Draft", "Activated"];
+impl Catalog {
+    /// The catalog of the repository's project (or of `SANDBOX_SALESFORCE_SOURCE`), built
+    /// once per process; a failure is kept and returned to every caller.
+    pub(crate) fn repository() -> Result<&'static Self, Arc<CatalogError>> {
+        REPOSITORY
+            .get_or_init(|| Self::load(&SalesforceSource::repository_dir()).map_err(Arc::new))
+            .clone()
+    }
 
-const fn field(name: &'static str, label: &'static str, kind: FieldKind) -> FieldDef {
-    FieldDef {
-        name,
-        label,
-        kind,
-        writable: false,
-        required: false,
+    /// A catalog of the project at `dir`, for the rest of the process.
+    pub(crate) fn load(dir: &Path) -> Result<&'static Self, CatalogError> {
+        let source = SalesforceSource::load(dir)?;
+        custom_fields::check_needs(&source)?;
+        let objects: Vec<ObjectDef> = STANDARD_OBJECTS
+            .iter()
+            .map(|standard| custom_fields::extend(standard, source.object(standard.name)))
+            .collect();
+        let catalog = Self {
+            objects: Box::leak(objects.into_boxed_slice()),
+            source,
+        };
+        Ok(Box::leak(Box::new(catalog)))
+    }
+
+    /// The object with this name, in any casing.
+    pub(crate) fn object(&self, name: &str) -> Option<&'static ObjectDef> {
+        let objects: &'static [ObjectDef] = self.objects;
+        objects.iter().find(|o| o.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Every object.
+    #[cfg(test)]
+    pub(crate) fn objects(&self) -> &'static [ObjectDef] {
+        self.objects
+    }
+
+    /// The project the custom fields come from.
+    pub(crate) fn source(&self) -> &SalesforceSource {
+        &self.source
     }
 }
-
-const fn writable(name: &'static str, label: &'static str, kind: FieldKind) -> FieldDef {
-    FieldDef {
-        name,
-        label,
-        kind,
-        writable: true,
-        required: false,
-    }
-}
-
-const fn required(name: &'static str, label: &'static str, kind: FieldKind) -> FieldDef {
-    FieldDef {
-        name,
-        label,
-        kind,
-        writable: true,
-        required: true,
-    }
-}
-
-const ORDER_FIELDS: &[FieldDef] = &[
-    field("Id", "Order ID", FieldKind::Id),
-    field("OrderNumber", "Order Number", FieldKind::AutoNumber),
-    required(
-        "Status",
-        "Status",
-        FieldKind::Picklist {
-            values: ORDER_STATUSES,
-            restricted: true,
-        },
-    ),
-    field(
-        "StatusCode",
-        "Status Category",
-        FieldKind::Picklist {
-            values: ORDER_STATUSES,
-            restricted: true,
-        },
-    ),
-    required("EffectiveDate", "Order Start Date", FieldKind::Date),
-    required("AccountId", "Account ID", FieldKind::Reference("Account")),
-    writable(
-        "Pricebook2Id",
-        "Price Book ID",
-        FieldKind::Reference("Pricebook2"),
-    ),
-    field("TotalAmount", "Order Amount", FieldKind::Currency),
-    writable(
-        "Activation_Status__c",
-        "Activation Status",
-        FieldKind::Picklist {
-            values: ACTIVATION_STATUSES,
-            restricted: true,
-        },
-    ),
-    writable(
-        "Activation_Error_Code__c",
-        "Activation Error Code",
-        FieldKind::Text(64),
-    ),
-    writable(
-        "Activation_Error_Message__c",
-        "Activation Error Message",
-        FieldKind::Text(255),
-    ),
-    writable("WHMCS_Order_ID__c", "WHMCS Order ID", FieldKind::Text(32)),
-    field("CreatedDate", "Created Date", FieldKind::DateTime),
-    field(
-        "LastModifiedDate",
-        "Last Modified Date",
-        FieldKind::DateTime,
-    ),
-];
-
-const ORDER_ITEM_FIELDS: &[FieldDef] = &[
-    field("Id", "Order Product ID", FieldKind::Id),
-    field("OrderId", "Order ID", FieldKind::Reference("Order")),
-    required("Quantity", "Quantity", FieldKind::Double),
-    required("UnitPrice", "Unit Price", FieldKind::Currency),
-    field("ListPrice", "List Price", FieldKind::Currency),
-    field("TotalPrice", "Total Price", FieldKind::Currency),
-    field("Product2Id", "Product ID", FieldKind::Reference("Product2")),
-    field(
-        "PricebookEntryId",
-        "Price Book Entry ID",
-        FieldKind::Reference("PricebookEntry"),
-    ),
-    field("CreatedDate", "Created Date", FieldKind::DateTime),
-    field(
-        "LastModifiedDate",
-        "Last Modified Date",
-        FieldKind::DateTime,
-    ),
-];
-
-const PRODUCT_FIELDS: &[FieldDef] = &[
-    field("Id", "Product ID", FieldKind::Id),
-    required("Name", "Product Name", FieldKind::Text(255)),
-    writable("ProductCode", "Product Code", FieldKind::Text(255)),
-    writable("IsActive", "Active", FieldKind::Boolean),
-    writable("WH_Product_ID__c", "WH Product ID", FieldKind::Text(32)),
-    writable(
-        "Billing_Cycle__c",
-        "Billing Cycle",
-        FieldKind::Picklist {
-            values: BILLING_CYCLES,
-            restricted: false,
-        },
-    ),
-];
-
-const ACCOUNT_FIELDS: &[FieldDef] = &[
-    field("Id", "Account ID", FieldKind::Id),
-    required("Name", "Account Name", FieldKind::Text(255)),
-    writable("WH_Client_ID__c", "WH Client ID", FieldKind::Text(32)),
-];
-
-const PRICEBOOK_FIELDS: &[FieldDef] = &[
-    field("Id", "Price Book ID", FieldKind::Id),
-    required("Name", "Price Book Name", FieldKind::Text(255)),
-    writable("IsActive", "Active", FieldKind::Boolean),
-    field("IsStandard", "Is Standard Price Book", FieldKind::Boolean),
-];
-
-const PRICEBOOK_ENTRY_FIELDS: &[FieldDef] = &[
-    field("Id", "Price Book Entry ID", FieldKind::Id),
-    field(
-        "Pricebook2Id",
-        "Price Book ID",
-        FieldKind::Reference("Pricebook2"),
-    ),
-    field("Product2Id", "Product ID", FieldKind::Reference("Product2")),
-    required("UnitPrice", "List Price", FieldKind::Currency),
-    writable("IsActive", "Active", FieldKind::Boolean),
-];
-
-/// Every object the emulated org knows.
-pub(crate) static OBJECTS: &[ObjectDef] = &[
-    ObjectDef {
-        name: "Order",
-        key_prefix: "801",
-        fields: ORDER_FIELDS,
-        parents: &[
-            ParentDef {
-                name: "Account",
-                field: "AccountId",
-                target: "Account",
-            },
-            ParentDef {
-                name: "Pricebook2",
-                field: "Pricebook2Id",
-                target: "Pricebook2",
-            },
-        ],
-        children: &[ChildDef {
-            name: "OrderItems",
-            object: "OrderItem",
-            field: "OrderId",
-        }],
-    },
-    ObjectDef {
-        name: "OrderItem",
-        key_prefix: "802",
-        fields: ORDER_ITEM_FIELDS,
-        parents: &[
-            ParentDef {
-                name: "Order",
-                field: "OrderId",
-                target: "Order",
-            },
-            ParentDef {
-                name: "Product2",
-                field: "Product2Id",
-                target: "Product2",
-            },
-            ParentDef {
-                name: "PricebookEntry",
-                field: "PricebookEntryId",
-                target: "PricebookEntry",
-            },
-        ],
-        children: &[],
-    },
-    ObjectDef {
-        name: "Product2",
-        key_prefix: "01t",
-        fields: PRODUCT_FIELDS,
-        parents: &[],
-        children: &[],
-    },
-    ObjectDef {
-        name: "Account",
-        key_prefix: "001",
-        fields: ACCOUNT_FIELDS,
-        parents: &[],
-        children: &[ChildDef {
-            name: "Orders",
-            object: "Order",
-            field: "AccountId",
-        }],
-    },
-    ObjectDef {
-        name: "Pricebook2",
-        key_prefix: "01s",
-        fields: PRICEBOOK_FIELDS,
-        parents: &[],
-        children: &[ChildDef {
-            name: "PricebookEntries",
-            object: "PricebookEntry",
-            field: "Pricebook2Id",
-        }],
-    },
-    ObjectDef {
-        name: "PricebookEntry",
-        key_prefix: "01u",
-        fields: PRICEBOOK_ENTRY_FIELDS,
-        parents: &[
-            ParentDef {
-                name: "Pricebook2",
-                field: "Pricebook2Id",
-                target: "Pricebook2",
-            },
-            ParentDef {
-                name: "Product2",
-                field: "Product2Id",
-                target: "Product2",
-            },
-        ],
-        children: &[],
-    },
-];
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn repository() -> &'static Catalog {
+        Catalog::repository().expect("the repository's project loads")
+    }
+
     #[test]
     fn every_relationship_names_real_objects_and_fields() {
-        for def in OBJECTS {
+        let catalog = repository();
+        for def in catalog.objects() {
             assert_eq!(def.fields[0].name, "Id", "{}", def.name);
             for parent in def.parents {
                 let field = def.field(parent.field).expect(parent.field);
                 assert_eq!(field.kind, FieldKind::Reference(parent.target));
-                assert!(object(parent.target).is_some(), "{}", parent.target);
+                assert!(catalog.object(parent.target).is_some(), "{}", parent.target);
             }
             for child in def.children {
-                let child_def = object(child.object).expect(child.object);
+                let child_def = catalog.object(child.object).expect(child.object);
                 let field = child_def.field(child.field).expect(child.field);
                 assert_eq!(field.kind, FieldKind::Reference(def.name));
             }
@@ -407,7 +234,7 @@ mod tests {
 
     #[test]
     fn lookups_ignore_case() {
-        let order = object("order").expect("Order");
+        let order = repository().object("order").expect("Order");
         assert_eq!(order.name, "Order");
         assert_eq!(
             order.field("activation_status__C").map(|f| f.name),
@@ -418,5 +245,45 @@ mod tests {
             Some("OrderItems")
         );
         assert!(order.field("Name").is_none());
+    }
+
+    #[test]
+    fn custom_fields_come_from_the_project_with_their_types() {
+        let catalog = repository();
+        let order = catalog.object("Order").expect("Order");
+        let status = order.field("Activation_Status__c").expect("status");
+        assert_eq!(status.label, "Activation Status");
+        assert!(status.writable && !status.required);
+        assert_eq!(
+            status.kind,
+            FieldKind::Picklist {
+                values: &["Not Started", "Activating", "Activated", "Failed"],
+                restricted: true,
+            }
+        );
+        let code = order.field("Activation_Error_Code__c").expect("code");
+        assert_eq!(code.kind, FieldKind::Text(64));
+
+        let product = catalog.object("Product2").expect("Product2");
+        let cycle = product.field("Billing_Cycle__c").expect("cycle");
+        assert!(matches!(
+            cycle.kind,
+            FieldKind::Picklist {
+                values,
+                restricted: true
+            } if values.len() == 8 && values.contains(&"Semi-Annually")
+        ));
+        let account = catalog.object("Account").expect("Account");
+        assert_eq!(
+            account.field("WH_Client_ID__c").map(|f| f.kind),
+            Some(FieldKind::Text(32))
+        );
+        assert!(catalog.object("OrderProvisionRequested__e").is_none());
+        assert!(
+            catalog
+                .source()
+                .object("OrderProvisionRequested__e")
+                .is_some()
+        );
     }
 }

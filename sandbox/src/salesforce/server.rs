@@ -29,6 +29,7 @@ use super::{
     org::Org,
     paging::Locators,
     rest,
+    schema::Catalog,
 };
 use crate::whmcs::conn::{Hangup, Peer};
 
@@ -66,6 +67,8 @@ pub(crate) struct State {
 /// Everything a request handler needs.
 pub(crate) struct Shared {
     pub(crate) base_url: String,
+    /// The org's objects and fields.
+    pub(crate) catalog: &'static Catalog,
     pub(crate) app: ConnectedApp,
     pub(crate) username: String,
     pub(crate) org_id: String,

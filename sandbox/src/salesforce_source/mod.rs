@@ -24,6 +24,8 @@ mod parse;
 mod project;
 
 #[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
 mod tests;
 
 use std::{

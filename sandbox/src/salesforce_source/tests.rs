@@ -1,64 +1,9 @@
 //! The loader against the repository's project and against small projects written here, one
 //! malformed file at a time.
 
-use std::fs;
-
-use super::*;
-
-const NAMESPACE: &str = "http://soap.sforce.com/2006/04/metadata";
-
-/// A DX project in a temporary directory with one package directory, `force-app`.
-struct Project {
-    dir: tempfile::TempDir,
-}
+use super::{testing::Project, *};
 
 impl Project {
-    fn new() -> Self {
-        let project = Self {
-            dir: tempfile::tempdir().expect("a temporary directory"),
-        };
-        project.write(
-            "sfdx-project.json",
-            r#"{"packageDirectories": [{"path": "force-app", "default": true}]}"#,
-        );
-        fs::create_dir_all(project.objects()).expect("objects/");
-        project
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn objects(&self) -> PathBuf {
-        self.root().join("force-app/main/default/objects")
-    }
-
-    fn write(&self, relative: &str, text: &str) -> PathBuf {
-        let path = self.root().join(relative);
-        fs::create_dir_all(path.parent().expect("a parent")).expect("folders");
-        fs::write(&path, text).expect("written");
-        path
-    }
-
-    /// Writes `fields/<field>.field-meta.xml` of `object` with `body` inside `<CustomField>`.
-    fn field(&self, object: &str, field: &str, body: &str) -> PathBuf {
-        self.write(
-            &format!("force-app/main/default/objects/{object}/fields/{field}.field-meta.xml"),
-            &format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-                 <CustomField xmlns=\"{NAMESPACE}\">\n{body}\n</CustomField>\n"
-            ),
-        )
-    }
-
-    /// Writes `<object>.object-meta.xml` with `body` inside `<CustomObject>`.
-    fn object(&self, object: &str, body: &str) -> PathBuf {
-        self.write(
-            &format!("force-app/main/default/objects/{object}/{object}.object-meta.xml"),
-            &format!("<CustomObject xmlns=\"{NAMESPACE}\">{body}</CustomObject>"),
-        )
-    }
-
     fn load(&self) -> Result<SalesforceSource, SourceError> {
         SalesforceSource::load(self.root())
     }
