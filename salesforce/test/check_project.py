@@ -53,7 +53,8 @@ FIELDS_WRITTEN = [
 OBJECTS_READ = ["Account", "Order", "Product2", EVENT]
 USER_PERMISSIONS = ["ApiEnabled", "EditActivatedOrders"]
 
-# Source file suffix → (metadata type, how the member name is made from the path).
+# Source file suffix → metadata type. A new kind of file must be added here, so that the package
+# check below covers it.
 SOURCE_TYPES = {
     ".field-meta.xml": "CustomField",
     ".object-meta.xml": "CustomObject",
@@ -105,9 +106,11 @@ def check_xml_and_package(source, converted):
         root = parse(path)
         if root is not None and not root.tag.startswith(Q):
             problem(f"{path}: root element {root.tag} is not in the {NS} namespace")
-        for suffix, kind in SOURCE_TYPES.items():
-            if path.name.endswith(suffix):
-                expected.setdefault(kind, set()).add(member_name(path, suffix))
+        suffix = next((s for s in SOURCE_TYPES if path.name.endswith(s)), None)
+        if suffix is None:
+            problem(f"{path}: a kind of metadata file these checks do not know")
+            continue
+        expected.setdefault(SOURCE_TYPES[suffix], set()).add(member_name(path, suffix))
 
     if not (converted / "package.xml").is_file():
         problem(f"{converted}: the conversion wrote no package.xml")
