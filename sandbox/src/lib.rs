@@ -4,6 +4,8 @@
 //! [`salesforce`] (OAuth and REST), [`pubsub`] (the Pub/Sub API) and [`whmcs`] are the
 //! emulators tests start in-process on port 0; [`store`] is the embedded Redis-compatible store
 //! the demo uses when no `REDIS_URL` is given; [`demo`] runs `sandbox demo` and `sandbox serve`.
+//! [`salesforce_source`] loads the Salesforce DX project in `salesforce/`: the emulated org's
+//! custom fields and platform event, and the Pub/Sub channel's schema, come from it.
 
 #![forbid(unsafe_code)]
 

@@ -15,6 +15,8 @@ mod flow_control;
 mod publish;
 #[path = "pubsub/replay.rs"]
 mod replay;
+#[path = "pubsub/source.rs"]
+mod source;
 #[path = "pubsub/topics.rs"]
 mod topics;
 #[path = "pubsub/transport.rs"]

@@ -13,6 +13,8 @@ mod flow;
 mod query;
 #[path = "salesforce/records.rs"]
 mod records;
+#[path = "salesforce/source.rs"]
+mod source;
 #[path = "salesforce/token.rs"]
 mod token;
 
