@@ -1,6 +1,10 @@
 //! Publishing `OrderProvisionRequested__e` over REST (`POST /sobjects/<event>`): the body is
-//! checked like a record's, the event is published as the integration user, and the answer is
-//! the 201 "enqueued" save result whose `message` is the EventUuid.
+//! checked like a record's against the event's fields in the DX project, the event is
+//! published as the integration user, and the answer is the 201 "enqueued" save result whose
+//! `message` is the EventUuid.
+//!
+//! The org's event bus carries only `OrderId__c`: another field the event defines is accepted
+//! in the body but not carried to subscribers.
 
 use axum::{http::StatusCode, response::Response};
 use serde_json::{Value, json};
@@ -11,6 +15,12 @@ use super::{
     rest::object_def,
     server::Shared,
 };
+
+/// The event's field that carries the Order's id.
+const ORDER_FIELD: &str = "OrderId__c";
+
+/// An 18-character record id.
+const ID_LENGTH: usize = 18;
 
 /// `POST /sobjects/OrderProvisionRequested__e`: publishes as the integration user and answers
 /// with the "enqueued" save result whose message is the EventUuid.
@@ -34,14 +44,20 @@ pub(crate) fn publish(shared: &Shared, name: &str, body: &[u8]) -> Result<Respon
             ));
         }
     };
+    // The catalog refuses a project without this event and field, so both are there.
+    let event = shared.catalog.source().object(EVENT_NAME);
+    let order_field = event.and_then(|event| event.field(ORDER_FIELD));
     let mut order_id = None;
     for (key, value) in members {
-        if !key.eq_ignore_ascii_case("OrderId__c") {
+        if event.and_then(|event| event.field(&key)).is_none() {
             return Err(ApiFailure::new(
                 StatusCode::BAD_REQUEST,
                 "INVALID_FIELD",
                 format!("No such column '{key}' on sobject of type {EVENT_NAME}"),
             ));
+        }
+        if !key.eq_ignore_ascii_case(ORDER_FIELD) {
+            continue;
         }
         order_id = value
             .as_str()
@@ -56,12 +72,16 @@ pub(crate) fn publish(shared: &Shared, name: &str, body: &[u8]) -> Result<Respon
             &["OrderId__c"],
         )
     })?;
-    if order_id.chars().count() > 18 {
+    let max = order_field
+        .and_then(|field| field.field_type.text_length())
+        .unwrap_or(ID_LENGTH);
+    if order_id.chars().count() > max {
+        let label = order_field.map_or(ORDER_FIELD, |field| field.label.as_str());
         return Err(ApiFailure::on_fields(
             StatusCode::BAD_REQUEST,
             "STRING_TOO_LONG",
-            format!("Order Id: data value too large: {order_id} (max length=18)"),
-            &["OrderId__c"],
+            format!("{label}: data value too large: {order_id} (max length={max})"),
+            &[ORDER_FIELD],
         ));
     }
 

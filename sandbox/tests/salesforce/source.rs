@@ -180,3 +180,31 @@ async fn a_broken_or_missing_project_stops_the_start_naming_the_file() {
     );
     assert!(message.contains("SANDBOX_SALESFORCE_SOURCE"), "{message}");
 }
+
+#[tokio::test]
+async fn publishing_the_event_checks_its_fields_against_the_project() {
+    let sf = start().await;
+    let api = Api::login(&sf).await;
+    let path = format!("{V}/sobjects/OrderProvisionRequested__e");
+
+    let answer = api
+        .post(&path, &json!({"OrderId__c": "801000000000001AAAX"}))
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(answer.error_code(), "STRING_TOO_LONG");
+    assert!(
+        answer
+            .error_message()
+            .starts_with("Order ID: data value too large"),
+        "the label and length come from the project: {}",
+        answer.body
+    );
+    let answer = api
+        .post(
+            &path,
+            &json!({"OrderId__c": "801000000000001AAA", "Rush__c": true}),
+        )
+        .await;
+    assert_eq!(answer.error_code(), "INVALID_FIELD");
+    assert!(sf.published_events().is_empty());
+}
