@@ -101,6 +101,12 @@ impl ServiceProcess {
         signal(self.child.id(), "TERM");
     }
 
+    /// Kills the process outright (SIGKILL, `kill -9`), as an OOM kill or a lost node would:
+    /// nothing runs after it, no drain, no cleanup. [`wait`](Self::wait) reaps it.
+    pub fn kill_9(&self) {
+        signal(self.child.id(), "KILL");
+    }
+
     /// Freezes the process (SIGSTOP), as a long GC pause or a stalled node would.
     pub fn pause(&self) {
         signal(self.child.id(), "STOP");
