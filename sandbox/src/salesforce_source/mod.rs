@@ -17,11 +17,16 @@
 //! Loading is strict: a missing element the platform requires, an unknown type, a length out
 //! of range, a picklist without values or a file that is not XML fails the whole load with a
 //! [`SourceError`] naming the file and the field; nothing is skipped silently.
+//!
+//! [`SalesforceSource::check_use`] holds a service's declared use of a field
+//! (`bridge_runtime::salesforce::fields::FieldUse`) against the project, for the workspace's
+//! contract tests.
 
 mod error;
 mod field;
 mod parse;
 mod project;
+mod usage;
 
 #[cfg(test)]
 pub(crate) mod testing;
@@ -36,6 +41,7 @@ use std::{
 
 pub use error::{Problem, SourceError};
 pub use field::{EMAIL_LENGTH, FieldType, PHONE_LENGTH, SourceField, TEXT_AREA_LENGTH, URL_LENGTH};
+pub use usage::UseMismatch;
 
 /// The environment variable naming another DX project directory for the sandbox to read.
 pub const SOURCE_ENV: &str = "SANDBOX_SALESFORCE_SOURCE";
