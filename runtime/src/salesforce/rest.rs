@@ -231,8 +231,8 @@ impl RestClient {
             "/services/data/v{}/sobjects/{sobject}/{id}",
             self.api_version
         );
-        self.call(Method::PATCH, &path, None, Some(fields)).await?;
-        Ok(())
+        let (status, body) = self.call(Method::PATCH, &path, None, Some(fields)).await?;
+        check_update_answer(status.as_u16(), &body)
     }
 
     async fn call(
@@ -329,6 +329,26 @@ fn endpoint(instance_url: &Url, path: &str) -> Result<Url, RestError> {
     })
 }
 
+/// Whether a 2xx answer to a `PATCH` (`status`, `body`) shows the update was made. Salesforce
+/// answers 204 with no body, or 200 with a JSON object; a success status with anything else (a
+/// proxy's or a captive portal's HTML page, a body cut off) does not come from Salesforce and
+/// says nothing about the record, so it is a [`RestError::Protocol`], not a success.
+fn check_update_answer(status: u16, body: &[u8]) -> Result<(), RestError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(_)) => Ok(()),
+        _ => Err(RestError::Protocol {
+            status,
+            detail: format!(
+                "an update must answer 204 or a JSON object, not {}",
+                describe_body(body)
+            ),
+        }),
+    }
+}
+
 /// Some 401s come from the app's policy, not from an expired session; a new token would be
 /// refused the same way, so those are reported at once.
 fn expiry_can_explain(body: &[u8]) -> bool {
@@ -350,6 +370,25 @@ fn parse_json<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_update_answered_by_something_else_than_salesforce_is_not_a_success() {
+        assert!(check_update_answer(204, b"").is_ok());
+        assert!(check_update_answer(200, br#"{"id":"801x","success":true,"errors":[]}"#).is_ok());
+        let page = b"<!DOCTYPE html><html><body>Service unavailable</body></html>";
+        assert!(matches!(
+            check_update_answer(200, page),
+            Err(RestError::Protocol { status: 200, detail }) if detail.contains("an HTML page")
+        ));
+        assert!(matches!(
+            check_update_answer(200, br#"{"totalSize":1,"done":tr"#),
+            Err(RestError::Protocol { .. })
+        ));
+        assert!(matches!(
+            check_update_answer(200, b"[]"),
+            Err(RestError::Protocol { .. })
+        ));
+    }
 
     #[test]
     fn echoed_tokens_are_masked() {
