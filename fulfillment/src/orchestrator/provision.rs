@@ -26,6 +26,10 @@ fn is_whmcs_id(text: &str) -> bool {
 }
 
 /// How long past the AddOrder deadline an order may still appear in WHMCS.
+///
+/// A known shortcoming: WHMCS (PHP) runs an AddOrder to its end even after its caller gave up.
+/// One that finishes later than this margin is not waited for, so a run after the margin that
+/// finds no order creates a second one; only a longer margin narrows that window.
 const IN_FLIGHT_MARGIN_MS: u64 = 5_000;
 
 /// The WHMCS order the run ends with.

@@ -25,8 +25,13 @@ pub enum Fault {
     PhpWarningNoJson,
     /// The action runs; HTTP 200 with the body cut off half way.
     MalformedJson,
-    /// The action runs after this delay, then the normal answer comes.
+    /// The action runs after this delay, then the normal answer comes. A caller that gives up
+    /// first closes the connection, and the action never runs.
     Delay(Duration),
+    /// No answer ever comes, and the action runs after this delay whether or not the caller
+    /// still waits, as PHP finishes a request whose caller went away. The connection is closed
+    /// unanswered at shutdown.
+    LateCommit(Duration),
     /// The action runs (an order is created), then no reply ever comes: the connection stays
     /// open until the client gives up or the emulator shuts down, and is then closed unanswered.
     CommitThenHang,

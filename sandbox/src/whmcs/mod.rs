@@ -4,7 +4,9 @@
 //! parsing, the access and login checks with their 403 messages and the ban after three failed
 //! logins, NVP or XML when `responsetype` is forgotten, numbers as strings, business errors
 //! with HTTP 200, AddOrder's silent billing-cycle fallback, and faults injected per action
-//! (proxy pages, "Oops!", PHP warnings, cut-off JSON, delays, resets, and "commit then hang").
+//! (proxy pages, "Oops!", PHP warnings, cut-off JSON, delays, resets, "commit then hang", and
+//! late commits after the caller gave up), each for every call of an action or only for the
+//! calls about one client or product.
 //!
 //! A test starts one with [`WhmcsEmulator::start`], seeds clients, pay methods and products,
 //! points a client at [`WhmcsEmulator::api_url`], and inspects [`WhmcsEmulator::calls`] and

@@ -142,6 +142,12 @@ async fn api(
             return answered(&shared, record, page);
         }
         Some(Fault::Reset) => return hang_up(&peer),
+        Some(Fault::LateCommit(delay)) => {
+            commit_late(&shared, action, params, caller, *delay);
+            let mut shutdown = shared.shutdown.clone();
+            let _ = shutdown.wait_for(|stopping| *stopping).await;
+            return hang_up(&peer);
+        }
         Some(Fault::Delay(delay)) => {
             if !pause(&shared, *delay).await {
                 return hang_up(&peer);
@@ -289,6 +295,30 @@ fn set_status(shared: &Shared, record: usize, status: u16) {
 fn answered(shared: &Shared, record: usize, response: Response) -> Response {
     set_status(shared, record, response.status().as_u16());
     response
+}
+
+/// Runs the action after `delay` on a task of its own, whether or not the caller still waits,
+/// as PHP finishes a request whose caller went away; nothing runs if the emulator stops first.
+fn commit_late(
+    shared: &Arc<Shared>,
+    action: Action,
+    params: Params,
+    caller: IpAddr,
+    delay: Duration,
+) {
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        if !pause(&shared, delay).await {
+            return;
+        }
+        let call = Call {
+            params: &params,
+            numbers: shared.options.numbers,
+            caller,
+        };
+        let mut world = lock(&shared.world);
+        run(action, &mut world, &call);
+    });
 }
 
 /// Closes the connection without an answer: the response returned is never written.

@@ -300,3 +300,38 @@ async fn a_scoped_fault_hits_only_the_calls_about_its_client() {
         "used up"
     );
 }
+
+#[tokio::test]
+async fn a_late_commit_creates_the_order_after_the_caller_gave_up() {
+    let shop = shop(WhmcsOptions::default()).await;
+    shop.emulator.inject(
+        "AddOrder",
+        Fault::LateCommit(Duration::from_millis(600)),
+        Times::Once,
+    );
+    let form = with(
+        authed(&shop.emulator, "AddOrder"),
+        &[
+            ("clientid", &shop.client.to_string()),
+            ("paymentmethod", "stripe"),
+            ("pid[0]", &shop.pid.to_string()),
+            ("billingcycle[0]", "monthly"),
+        ],
+    );
+    let outcome = http()
+        .post(shop.emulator.api_url())
+        .timeout(Duration::from_millis(200))
+        .form(&form)
+        .send()
+        .await;
+    assert!(outcome.is_err_and(|err| err.is_timeout()));
+    assert!(shop.emulator.orders().is_empty(), "not yet");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while shop.emulator.orders().is_empty() {
+        assert!(Instant::now() < deadline, "the late commit never landed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(shop.emulator.orders().len(), 1);
+    shop.emulator.shutdown().await;
+}
