@@ -39,6 +39,23 @@ pub struct StoredCursor {
     pub written_at_ms: u64,
 }
 
+impl StoredCursor {
+    /// The cursor from what Redis holds: the replay id bytes (none, or empty, is no cursor) and
+    /// the meta hash's `written_at_ms`, read as 0 when missing or unreadable so that a damaged
+    /// timestamp never hides the cursor itself.
+    pub fn from_stored(replay_id: Option<Vec<u8>>, written_at_ms: Option<&[u8]>) -> Option<Self> {
+        let replay_id = replay_id.filter(|bytes| !bytes.is_empty())?;
+        let written_at_ms = written_at_ms
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(0);
+        Some(Self {
+            replay_id,
+            written_at_ms,
+        })
+    }
+}
+
 /// Reads and writes one channel's cursor.
 #[derive(Clone)]
 pub struct ReplayCursor {
@@ -56,15 +73,12 @@ impl ReplayCursor {
     pub async fn load(&self) -> redis::RedisResult<Option<StoredCursor>> {
         let mut redis = self.redis.clone();
         let replay_id: Option<Vec<u8>> = redis.get(&self.keys.cursor).await?;
-        let Some(replay_id) = replay_id.filter(|bytes| !bytes.is_empty()) else {
+        if replay_id.as_ref().is_none_or(Vec::is_empty) {
             return Ok(None);
-        };
-        let written: Option<String> = redis.hget(&self.keys.meta, "written_at_ms").await?;
-        let written_at_ms = written.and_then(|text| text.parse().ok()).unwrap_or(0);
-        Ok(Some(StoredCursor {
-            replay_id,
-            written_at_ms,
-        }))
+        }
+        // Bytes, not a String: a value that is not UTF-8 must not make the cursor unreadable.
+        let written: Option<Vec<u8>> = redis.hget(&self.keys.meta, "written_at_ms").await?;
+        Ok(StoredCursor::from_stored(replay_id, written.as_deref()))
     }
 
     /// Stores `replay_id` if `lease` is still held.
@@ -88,6 +102,47 @@ impl ReplayCursor {
             Ok(())
         } else {
             Err(CursorError::NotLeader)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cursor_keeps_its_bytes_and_reads_its_timestamp() {
+        let cursor =
+            StoredCursor::from_stored(Some(vec![0, 0, 0x1e, 0x84]), Some(b"1700000000000"));
+        assert_eq!(
+            cursor,
+            Some(StoredCursor {
+                replay_id: vec![0, 0, 0x1e, 0x84],
+                written_at_ms: 1_700_000_000_000,
+            })
+        );
+        assert_eq!(
+            StoredCursor::from_stored(Some(Vec::new()), Some(b"1")),
+            None
+        );
+        assert_eq!(StoredCursor::from_stored(None, Some(b"1")), None);
+    }
+
+    /// A `written_at_ms` that is not UTF-8 used to fail the whole read (the value was read as
+    /// a String), so a damaged meta hash stopped the subscription from resuming at its cursor.
+    #[test]
+    fn a_damaged_timestamp_does_not_hide_the_cursor() {
+        for meta in [
+            &b"\xff\xfe"[..],
+            b"soon",
+            b"-1",
+            b"99999999999999999999",
+            b"",
+        ] {
+            let cursor = StoredCursor::from_stored(Some(vec![7]), Some(meta))
+                .expect("the replay id is still there");
+            assert_eq!(cursor.replay_id, [7]);
+            assert_eq!(cursor.written_at_ms, 0, "{meta:?}");
         }
     }
 }

@@ -23,7 +23,9 @@ use tracing::Instrument;
 
 pub use failure::{MESSAGE_LIMIT, OrderProblem, StepFailure, truncate};
 pub use mapping::{ItemMapping, MAX_QUANTITY, MappingReport, WhmcsCycle, whmcs_cycle};
-pub use salesforce::{OrderDetails, OrderItem, OrderRecords, OrderStatus};
+pub use salesforce::{
+    DetailsRow, ItemRow, OrderDetails, OrderItem, OrderRecords, OrderStatus, StatusRow,
+};
 pub use steps::{STEP_NAMES, StepStatus};
 pub use whmcs_order::notes_marker;
 

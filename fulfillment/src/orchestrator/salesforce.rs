@@ -45,8 +45,9 @@ pub struct OrderDetails {
     pub items: Vec<OrderItem>,
 }
 
-#[derive(Deserialize)]
-struct StatusRow {
+/// One row of the guard's query, as Salesforce sends it.
+#[derive(Debug, Deserialize)]
+pub struct StatusRow {
     #[serde(rename = "Activation_Status__c", default)]
     activation_status: Option<String>,
     #[serde(rename = "Activation_Error_Code__c", default)]
@@ -57,8 +58,10 @@ struct StatusRow {
     whmcs_order_id: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct DetailsRow {
+/// One row of the details query, as Salesforce sends it: the Order with the first page of its
+/// items.
+#[derive(Debug, Deserialize)]
+pub struct DetailsRow {
     #[serde(rename = "Pricebook2Id", default)]
     pricebook_id: Option<String>,
     #[serde(rename = "Account", default)]
@@ -67,14 +70,15 @@ struct DetailsRow {
     items: Option<QueryResult<ItemRow>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct AccountRow {
     #[serde(rename = "WH_Client_ID__c", default)]
     whmcs_client_id: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct ItemRow {
+/// One OrderItem row of the details query or of a further page of items.
+#[derive(Debug, Deserialize)]
+pub struct ItemRow {
     #[serde(rename = "Id")]
     id: String,
     #[serde(rename = "Quantity", default)]
@@ -83,7 +87,7 @@ struct ItemRow {
     product: Option<ProductRow>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct ProductRow {
     #[serde(rename = "Name", default)]
     name: Option<String>,
@@ -91,6 +95,62 @@ struct ProductRow {
     whmcs_product_id: Option<String>,
     #[serde(rename = "Billing_Cycle__c", default)]
     billing_cycle: Option<String>,
+}
+
+impl OrderStatus {
+    /// The guard's view of the first row of its query page; `None` when there is no such Order.
+    pub fn from_page(page: QueryResult<StatusRow>) -> Option<Self> {
+        page.records.into_iter().next().map(|row| Self {
+            activation_status: row.activation_status.unwrap_or_default(),
+            has_error_fields: present(row.error_code).is_some()
+                || present(row.error_message).is_some(),
+            whmcs_order_id: present(row.whmcs_order_id),
+        })
+    }
+}
+
+impl OrderItem {
+    fn from_row(item: ItemRow) -> Self {
+        let (name, whmcs_product_id, billing_cycle) = match item.product {
+            Some(product) => (
+                product.name,
+                product.whmcs_product_id,
+                product.billing_cycle,
+            ),
+            None => (None, None, None),
+        };
+        Self {
+            id: item.id,
+            quantity: item.quantity,
+            product_name: name.unwrap_or_default(),
+            whmcs_product_id: present(whmcs_product_id),
+            billing_cycle: present(billing_cycle),
+        }
+    }
+}
+
+impl OrderDetails {
+    /// The details in the Order's row with the items of its first page, and the
+    /// `nextRecordsUrl` of the next page of items when Salesforce paged them.
+    pub fn from_row(row: DetailsRow) -> (Self, Option<String>) {
+        let mut details = Self {
+            pricebook_id: row.pricebook_id,
+            whmcs_client_id: present(row.account.and_then(|account| account.whmcs_client_id)),
+            items: Vec::new(),
+        };
+        let next = row.items.and_then(|page| details.add_items(page));
+        (details, next)
+    }
+
+    /// Adds a page of items; the `nextRecordsUrl` of the page after it, if any.
+    pub fn add_items(&mut self, page: QueryResult<ItemRow>) -> Option<String> {
+        self.items
+            .extend(page.records.into_iter().map(OrderItem::from_row));
+        match (page.done, page.next_records_url) {
+            (false, Some(next)) => Some(next),
+            _ => None,
+        }
+    }
 }
 
 /// The Order as seen through the REST API.
@@ -121,12 +181,7 @@ impl OrderRecords {
              Activation_Error_Message__c, WHMCS_Order_ID__c FROM Order WHERE Id = '{order_id}'"
         );
         let result: QueryResult<StatusRow> = self.rest.query(&soql).await?;
-        Ok(result.records.into_iter().next().map(|row| OrderStatus {
-            activation_status: row.activation_status.unwrap_or_default(),
-            has_error_fields: present(row.error_code).is_some()
-                || present(row.error_message).is_some(),
-            whmcs_order_id: present(row.whmcs_order_id),
-        }))
+        Ok(OrderStatus::from_page(result))
     }
 
     /// The Order's price book, client and items; `None` when there is no such Order.
@@ -143,38 +198,11 @@ impl OrderRecords {
         let Some(row) = result.records.into_iter().next() else {
             return Ok(None);
         };
-
-        let mut items = Vec::new();
-        let mut page = row.items;
-        while let Some(current) = page {
-            items.extend(current.records.into_iter().map(|item| {
-                let (name, whmcs_product_id, billing_cycle) = match item.product {
-                    Some(product) => (
-                        product.name,
-                        product.whmcs_product_id,
-                        product.billing_cycle,
-                    ),
-                    None => (None, None, None),
-                };
-                OrderItem {
-                    id: item.id,
-                    quantity: item.quantity,
-                    product_name: name.unwrap_or_default(),
-                    whmcs_product_id: present(whmcs_product_id),
-                    billing_cycle: present(billing_cycle),
-                }
-            }));
-            page = match (current.done, current.next_records_url) {
-                (false, Some(next)) => Some(self.rest.query_more(&next).await?),
-                _ => None,
-            };
+        let (mut details, mut next) = OrderDetails::from_row(row);
+        while let Some(url) = next {
+            next = details.add_items(self.rest.query_more(&url).await?);
         }
-
-        Ok(Some(OrderDetails {
-            pricebook_id: row.pricebook_id,
-            whmcs_client_id: present(row.account.and_then(|account| account.whmcs_client_id)),
-            items,
-        }))
+        Ok(Some(details))
     }
 
     /// `Activating`, with the error fields cleared.

@@ -351,6 +351,12 @@ impl JournalUpdate {
         let json = serde_json::to_string(steps).unwrap_or_else(|_| "[]".to_owned());
         self.set("steps", json)
     }
+
+    /// The hash fields this update writes, each once, as [`OrderJournal::from_fields`] reads
+    /// them back.
+    pub fn fields(&self) -> &[(&'static str, String)] {
+        &self.fields
+    }
 }
 
 /// Reads journals, and writes them under a lock.
@@ -391,7 +397,7 @@ impl Journals {
             .arg(grant.value())
             .arg(grant.fence)
             .arg(retention);
-        for (field, value) in &update.fields {
+        for (field, value) in update.fields() {
             invocation.arg(*field).arg(value);
         }
         let mut redis = self.redis.clone();

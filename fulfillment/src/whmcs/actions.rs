@@ -108,6 +108,96 @@ pub struct Deadlines {
     pub order: Duration,
 }
 
+impl ClientDetails {
+    /// Reads `GetClientsDetails`'s success envelope (the fields may sit under `client` or at
+    /// the top level, depending on the WHMCS version).
+    pub fn from_answer(answer: &Value) -> Self {
+        let client = answer.get("client").unwrap_or(answer);
+        let text = |name: &str| {
+            client
+                .get(name)
+                .or_else(|| answer.get(name))
+                .and_then(as_text)
+                .filter(|value| !value.trim().is_empty())
+        };
+        Self {
+            currency_code: text("currency_code"),
+            default_gateway: text("defaultgateway"),
+        }
+    }
+}
+
+impl PayMethod {
+    /// Reads `GetPayMethods`'s success envelope.
+    pub fn list_from_answer(answer: &Value) -> Vec<Self> {
+        list(answer.get("paymethods"), "paymethod")
+            .into_iter()
+            .map(|method| Self {
+                id: method.get("id").and_then(as_text).unwrap_or_default(),
+                gateway_name: method
+                    .get("gateway_name")
+                    .and_then(as_text)
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
+impl Product {
+    /// Reads `GetProducts`'s success envelope; products without a `pid` are skipped.
+    pub fn list_from_answer(answer: &Value) -> Vec<Self> {
+        list(answer.get("products"), "product")
+            .into_iter()
+            .filter_map(read_product)
+            .collect()
+    }
+}
+
+impl CreatedOrder {
+    /// Reads `AddOrder`'s success envelope; one without an `orderid` is a protocol error.
+    pub fn from_answer(answer: &Value) -> Result<Self, WhmcsError> {
+        let order_id =
+            answer
+                .get("orderid")
+                .and_then(as_u64)
+                .ok_or_else(|| WhmcsError::Protocol {
+                    action: "AddOrder",
+                    status: 200,
+                    detail: "the answer has no orderid".into(),
+                })?;
+        let mut service_ids = id_list(answer.get("serviceids"));
+        if service_ids.is_empty() {
+            service_ids = id_list(answer.get("productids"));
+        }
+        Ok(Self {
+            order_id: order_id.to_string(),
+            service_ids,
+            invoice_id: answer
+                .get("invoiceid")
+                .and_then(as_u64)
+                .filter(|id| *id > 0)
+                .map(|id| id.to_string()),
+        })
+    }
+}
+
+impl OrdersPage {
+    /// Reads `GetOrders`'s success envelope; orders without an `id` are skipped.
+    pub fn from_answer(answer: &Value) -> Self {
+        let orders: Vec<ExistingOrder> = list(answer.get("orders"), "order")
+            .into_iter()
+            .filter_map(read_order)
+            .collect();
+        Self {
+            total: answer
+                .get("totalresults")
+                .and_then(as_u64)
+                .unwrap_or(orders.len() as u64),
+            orders,
+        }
+    }
+}
+
 fn param(name: impl Into<String>, value: impl ToString) -> (String, String) {
     (name.into(), value.to_string())
 }
@@ -131,18 +221,7 @@ impl WhmcsClient {
                 deadlines.call,
             )
             .await?;
-        let client = answer.get("client").unwrap_or(&answer);
-        let text = |name: &str| {
-            client
-                .get(name)
-                .or_else(|| answer.get(name))
-                .and_then(as_text)
-                .filter(|value| !value.trim().is_empty())
-        };
-        Ok(ClientDetails {
-            currency_code: text("currency_code"),
-            default_gateway: text("defaultgateway"),
-        })
+        Ok(ClientDetails::from_answer(&answer))
     }
 
     /// `GetPayMethods`: the client's stored instruments.
@@ -158,16 +237,7 @@ impl WhmcsClient {
                 deadlines.call,
             )
             .await?;
-        Ok(list(answer.get("paymethods"), "paymethod")
-            .into_iter()
-            .map(|method| PayMethod {
-                id: method.get("id").and_then(as_text).unwrap_or_default(),
-                gateway_name: method
-                    .get("gateway_name")
-                    .and_then(as_text)
-                    .unwrap_or_default(),
-            })
-            .collect())
+        Ok(PayMethod::list_from_answer(&answer))
     }
 
     /// `GetProducts` for the given product ids.
@@ -184,10 +254,7 @@ impl WhmcsClient {
         let answer = self
             .call("GetProducts", &[param("pid", joined)], deadlines.call)
             .await?;
-        Ok(list(answer.get("products"), "product")
-            .into_iter()
-            .filter_map(read_product)
-            .collect())
+        Ok(Product::list_from_answer(&answer))
     }
 
     /// `AddOrder` with explicit array indices, the gateway, and `notes`. No invoice or order
@@ -210,28 +277,7 @@ impl WhmcsClient {
             params.push(param(format!("billingcycle[{index}]"), line.billing_cycle));
         }
         let answer = self.call("AddOrder", &params, deadlines.order).await?;
-        let order_id =
-            answer
-                .get("orderid")
-                .and_then(as_u64)
-                .ok_or_else(|| WhmcsError::Protocol {
-                    action: "AddOrder",
-                    status: 200,
-                    detail: "the answer has no orderid".into(),
-                })?;
-        let mut service_ids = id_list(answer.get("serviceids"));
-        if service_ids.is_empty() {
-            service_ids = id_list(answer.get("productids"));
-        }
-        Ok(CreatedOrder {
-            order_id: order_id.to_string(),
-            service_ids,
-            invoice_id: answer
-                .get("invoiceid")
-                .and_then(as_u64)
-                .filter(|id| *id > 0)
-                .map(|id| id.to_string()),
-        })
+        CreatedOrder::from_answer(&answer)
     }
 
     /// `AcceptOrder`.
@@ -265,17 +311,7 @@ impl WhmcsClient {
             OrdersFilter::Order(order_id) => params.push(param("id", order_id)),
         }
         let answer = self.call("GetOrders", &params, deadlines.call).await?;
-        let orders: Vec<ExistingOrder> = list(answer.get("orders"), "order")
-            .into_iter()
-            .filter_map(read_order)
-            .collect();
-        Ok(OrdersPage {
-            total: answer
-                .get("totalresults")
-                .and_then(as_u64)
-                .unwrap_or(orders.len() as u64),
-            orders,
-        })
+        Ok(OrdersPage::from_answer(&answer))
     }
 }
 
@@ -324,7 +360,7 @@ fn read_order(order: &Value) -> Option<ExistingOrder> {
     let service_ids = list(order.get("lineitems"), "lineitem")
         .into_iter()
         .filter(|line| line.get("type").and_then(Value::as_str) == Some("product"))
-        .filter_map(|line| line.get("relid").and_then(as_text))
+        .flat_map(|line| id_list(line.get("relid")))
         .collect();
     Some(ExistingOrder {
         order_id,

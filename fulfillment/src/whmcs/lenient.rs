@@ -4,13 +4,17 @@
 
 use serde_json::Value;
 
-/// A whole number given as a JSON number or a numeric string; `""` and `null` are `None`.
+/// The first float a `u64` cannot hold: 2^64.
+const U64_END: f64 = 18_446_744_073_709_551_616.0;
+
+/// A whole number given as a JSON number or a numeric string; `""` and `null` are `None`, and
+/// so is a number a `u64` cannot hold (a cast would silently give `u64::MAX`).
 pub(super) fn as_u64(value: &Value) -> Option<u64> {
     match value {
         Value::Number(number) => number.as_u64().or_else(|| {
             number
                 .as_f64()
-                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                .filter(|f| f.fract() == 0.0 && (0.0..U64_END).contains(f))
                 .map(|f| f as u64)
         }),
         Value::String(text) => text.trim().parse().ok(),
@@ -44,16 +48,23 @@ pub(super) fn list<'a>(container: Option<&'a Value>, inner: &str) -> Vec<&'a Val
     }
 }
 
-/// Ids from a comma-separated string such as `"881,882"` (or a JSON array of ids).
+/// Ids from a comma-separated string such as `"881,882"`, a number, or a JSON array of either.
+/// Every id is non-empty and holds no comma, so it survives the journal's comma-joined field.
 pub(super) fn id_list(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::String(text)) => text
-            .split(',')
+    let split = |text: &str| -> Vec<String> {
+        text.split(',')
             .map(str::trim)
             .filter(|id| !id.is_empty())
             .map(str::to_owned)
+            .collect()
+    };
+    match value {
+        Some(Value::String(text)) => split(text),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(as_text)
+            .flat_map(|text| split(&text))
             .collect(),
-        Some(Value::Array(items)) => items.iter().filter_map(as_text).collect(),
         Some(Value::Number(number)) => vec![number.to_string()],
         _ => Vec::new(),
     }
@@ -84,6 +95,8 @@ mod tests {
         assert_eq!(as_u64(&json!("")), None);
         assert_eq!(as_u64(&json!(null)), None);
         assert_eq!(as_u64(&json!("-1")), None);
+        assert_eq!(as_u64(&json!(18_446_744_073_709_551_616.0)), None);
+        assert_eq!(as_u64(&json!(1e300)), None);
     }
 
     #[test]
@@ -101,6 +114,7 @@ mod tests {
         assert_eq!(id_list(Some(&json!("881,882"))), ["881", "882"]);
         assert!(id_list(Some(&json!(""))).is_empty());
         assert_eq!(id_list(Some(&json!([5, "6"]))), ["5", "6"]);
+        assert_eq!(id_list(Some(&json!(["", " 7 ", "8,9"]))), ["7", "8", "9"]);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 mod actions;
 mod client;
 mod error;
+#[cfg(test)]
+mod fuzz_regressions;
 mod lenient;
 
 pub use actions::{

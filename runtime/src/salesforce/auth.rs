@@ -278,29 +278,15 @@ impl JwtBearer {
             .bytes()
             .await
             .map_err(|err| TransportFailure::classify(&err))?;
-        if (200..300).contains(&status) {
-            let session = self
-                .parse_token(&body)
-                .map_err(|detail| AuthError::UnexpectedResponse { status, detail })?;
-            self.tokens_minted.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(
-                instance_url = %session.instance_url,
-                org_id = %session.org_id,
-                "Authenticated with Salesforce"
-            );
-            return Ok(session);
-        }
-        match serde_json::from_slice::<OAuthErrorBody>(&body) {
-            Ok(error) => Err(AuthError::Rejected {
-                kind: OAuthErrorKind::from_code(&error.error),
-                description: error.error_description.unwrap_or_default(),
-                status,
-            }),
-            Err(_) => Err(AuthError::UnexpectedResponse {
-                status,
-                detail: describe_body(&body),
-            }),
-        }
+        let mut session = parse_token_answer(status, &body)?;
+        session.generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
+        self.tokens_minted.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            instance_url = %session.instance_url,
+            org_id = %session.org_id,
+            "Authenticated with Salesforce"
+        );
+        Ok(session)
     }
 
     /// Signs a fresh assertion, reading the key file each time so a rotated key needs no
@@ -335,33 +321,54 @@ impl JwtBearer {
             .map(Secret::new)
             .map_err(|err| key_error(format!("signing failed ({err})")))
     }
+}
 
-    fn parse_token(&self, body: &[u8]) -> Result<Session, String> {
-        // The body holds the access token: errors describe it without quoting it.
-        let token: TokenResponse = serde_json::from_slice(body).map_err(|err| {
-            format!(
-                "not a token response (JSON error at line {}, column {})",
-                err.line(),
-                err.column()
-            )
-        })?;
-        if token.access_token.trim().is_empty() {
-            return Err("access_token is empty".to_owned());
-        }
-        let instance_url = Url::parse(&token.instance_url)
-            .ok()
-            .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
-            .ok_or_else(|| "instance_url is not an http(s) URL".to_owned())?;
-        let (org_id, user_id) = ids_from_identity_url(&token.id)
-            .ok_or_else(|| format!("id {:?} is not an identity URL", token.id))?;
-        Ok(Session {
-            access_token: Secret::new(token.access_token),
-            instance_url,
-            org_id,
-            user_id,
-            generation: self.generations.fetch_add(1, Ordering::Relaxed) + 1,
-        })
+/// Reads the token endpoint's answer to the assertion: a session from a 2xx token response,
+/// [`AuthError::Rejected`] from an OAuth error body, [`AuthError::UnexpectedResponse`] from
+/// anything else. The session's generation is left for the [`JwtBearer`] that asked to assign.
+pub fn parse_token_answer(status: u16, body: &[u8]) -> Result<Session, AuthError> {
+    if (200..300).contains(&status) {
+        return parse_token(body)
+            .map_err(|detail| AuthError::UnexpectedResponse { status, detail });
     }
+    match serde_json::from_slice::<OAuthErrorBody>(body) {
+        Ok(error) => Err(AuthError::Rejected {
+            kind: OAuthErrorKind::from_code(&error.error),
+            description: error.error_description.unwrap_or_default(),
+            status,
+        }),
+        Err(_) => Err(AuthError::UnexpectedResponse {
+            status,
+            detail: describe_body(body),
+        }),
+    }
+}
+
+fn parse_token(body: &[u8]) -> Result<Session, String> {
+    // The body holds the access token: errors describe it without quoting it.
+    let token: TokenResponse = serde_json::from_slice(body).map_err(|err| {
+        format!(
+            "not a token response (JSON error at line {}, column {})",
+            err.line(),
+            err.column()
+        )
+    })?;
+    if token.access_token.trim().is_empty() {
+        return Err("access_token is empty".to_owned());
+    }
+    let instance_url = Url::parse(&token.instance_url)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
+        .ok_or_else(|| "instance_url is not an http(s) URL".to_owned())?;
+    let (org_id, user_id) = ids_from_identity_url(&token.id)
+        .ok_or_else(|| format!("id {:?} is not an identity URL", token.id))?;
+    Ok(Session {
+        access_token: Secret::new(token.access_token),
+        instance_url,
+        org_id,
+        user_id,
+        generation: 0,
+    })
 }
 
 /// The org and user ids from an identity URL `https://login.salesforce.com/id/<org>/<user>`.

@@ -6,6 +6,9 @@ pub mod fields;
 mod id;
 mod rest;
 
-pub use auth::{AuthError, JwtBearer, OAuthErrorKind, Session};
+pub use auth::{AuthError, JwtBearer, OAuthErrorKind, Session, parse_token_answer};
 pub use id::{IdError, SalesforceId};
-pub use rest::{ApiError, ApiUsage, LIMIT_INFO_HEADER, QueryResult, RestClient, RestError};
+pub use rest::{
+    ApiError, ApiUsage, LIMIT_INFO_HEADER, QueryResult, RestClient, RestError, parse_error_answer,
+    parse_query_page,
+};

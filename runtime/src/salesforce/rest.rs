@@ -197,7 +197,7 @@ impl RestClient {
     ) -> Result<QueryResult<T>, RestError> {
         let path = format!("/services/data/v{}/query", self.api_version);
         let (status, body) = self.call(Method::GET, &path, Some(soql), None).await?;
-        parse_json(status, &body)
+        parse_query_page(status.as_u16(), &body)
     }
 
     /// Fetches the page a `nextRecordsUrl` names.
@@ -212,7 +212,7 @@ impl RestClient {
             });
         }
         let (status, body) = self.call(Method::GET, next_records_url, None, None).await?;
-        parse_json(status, &body)
+        parse_query_page(status.as_u16(), &body)
     }
 
     /// Sets `fields` (a JSON object; `null` clears a field) on one record with `PATCH`.
@@ -257,14 +257,7 @@ impl RestClient {
         if status.is_success() {
             return Ok((status, bytes));
         }
-        let status = status.as_u16();
-        match serde_json::from_slice::<Vec<ApiError>>(&bytes) {
-            Ok(errors) if !errors.is_empty() => Err(RestError::Refused { status, errors }),
-            _ => Err(RestError::UnexpectedStatus {
-                status,
-                detail: describe_body(&bytes),
-            }),
-        }
+        Err(parse_error_answer(status.as_u16(), &bytes))
     }
 
     async fn send(
@@ -360,9 +353,25 @@ fn expiry_can_explain(body: &[u8]) -> bool {
     !POLICY_REFUSALS.iter().any(|refusal| text.contains(refusal))
 }
 
-fn parse_json<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T, RestError> {
+/// What an error status `status` (not 2xx) with `body` means: [`RestError::Refused`] when the
+/// body is a non-empty Salesforce error array, [`RestError::UnexpectedStatus`] otherwise.
+pub fn parse_error_answer(status: u16, body: &[u8]) -> RestError {
+    match serde_json::from_slice::<Vec<ApiError>>(body) {
+        Ok(errors) if !errors.is_empty() => RestError::Refused { status, errors },
+        _ => RestError::UnexpectedStatus {
+            status,
+            detail: describe_body(body),
+        },
+    }
+}
+
+/// Reads one page of a query's answer (`status` is the 2xx it came with, kept for the error).
+pub fn parse_query_page<T: DeserializeOwned>(
+    status: u16,
+    body: &[u8],
+) -> Result<QueryResult<T>, RestError> {
     serde_json::from_slice(body).map_err(|err| RestError::Protocol {
-        status: status.as_u16(),
+        status,
         detail: format!("{err}; body was {}", describe_body(body)),
     })
 }
