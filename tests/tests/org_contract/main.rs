@@ -10,8 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
-use bridge_runtime::salesforce::fields::{Access, Expected, FieldUse};
-use sandbox::salesforce_source::{FieldType, SalesforceSource, SourceField};
+use bridge_runtime::salesforce::fields::FieldUse;
+use sandbox::salesforce_source::SalesforceSource;
 
 /// Every field either service uses.
 fn fields_used() -> Vec<FieldUse> {
@@ -22,67 +22,11 @@ fn fields_used() -> Vec<FieldUse> {
         .collect()
 }
 
-/// Why `field` does not allow `usage`, if it does not.
-fn incompatibility(usage: &FieldUse, field: &SourceField) -> Option<String> {
-    let path = usage.path();
-    let kind = field.field_type.metadata_name();
-    match usage.expected {
-        Expected::Text { min_length } => match &field.field_type {
-            FieldType::Text { length } | FieldType::LongTextArea { length } => {
-                (*length < min_length).then(|| {
-                    format!("{path} holds {length} characters; the services need {min_length}")
-                })
-            }
-            FieldType::TextArea => None,
-            _ => Some(format!(
-                "{path} is a {kind} field; the services use it as text"
-            )),
-        },
-        Expected::Picklist { offers, within } => {
-            let Some(values) = field.field_type.picklist_values() else {
-                return Some(format!(
-                    "{path} is a {kind} field; the services need a picklist"
-                ));
-            };
-            let missing: Vec<&str> = offers
-                .iter()
-                .copied()
-                .filter(|wanted| !values.iter().any(|value| value == wanted))
-                .collect();
-            if !missing.is_empty() {
-                return Some(format!(
-                    "{path} does not offer {missing:?}, which the services write or act on"
-                ));
-            }
-            let unknown: Vec<&String> = within
-                .map(|known| {
-                    values
-                        .iter()
-                        .filter(|value| !known.contains(&value.as_str()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            (!unknown.is_empty())
-                .then(|| format!("{path} offers {unknown:?}, which the services do not understand"))
-        }
-    }
-}
-
 /// Every way `source` breaks the services' use of its fields, one sentence each.
 fn contract_problems(source: &SalesforceSource, uses: &[FieldUse]) -> Vec<String> {
     uses.iter()
-        .filter_map(|usage| match source.field(usage.object, usage.field) {
-            None => Some(format!(
-                "{} is missing from the Salesforce source ({}), but the services {} it",
-                usage.path(),
-                source.project_dir().display(),
-                match usage.access {
-                    Access::Read => "read",
-                    Access::Write => "write",
-                }
-            )),
-            Some(field) => incompatibility(usage, field),
-        })
+        .filter_map(|usage| source.check_use(usage).err())
+        .map(|mismatch| format!("{mismatch} ({})", source.project_dir().display()))
         .collect()
 }
 
@@ -137,7 +81,7 @@ fn removing_any_field_the_services_use_fails_naming_that_field() {
         let problems = contract_problems(&source, &fields_used());
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(
-            problems[0].contains(&usage.path()) && problems[0].contains("missing"),
+            problems[0].starts_with(&format!("{}: not defined", usage.path())),
             "{problems:?} should name {}",
             usage.path()
         );
@@ -177,15 +121,16 @@ fn a_shortened_text_field_or_a_picklist_without_a_written_value_is_named() {
     let problems = contract_problems(&source, &uses);
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(
-        problems
-            .iter()
-            .any(|p| p.contains("Order.Activation_Error_Message__c holds 80 characters")),
+        problems.iter().any(|p| p.starts_with(
+            "Order.Activation_Error_Message__c: holds 80 characters, the service needs 255"
+        )),
         "{problems:?}"
     );
     assert!(
         problems
             .iter()
-            .any(|p| p.contains("Order.Activation_Status__c does not offer [\"Failed\"]")),
+            .any(|p| p
+                .starts_with("Order.Activation_Status__c: the picklist does not offer \"Failed\"")),
         "{problems:?}"
     );
 }
@@ -204,9 +149,12 @@ fn a_billing_cycle_the_mapping_does_not_know_is_named() {
     std::fs::write(&path, weekly).unwrap();
     let source = SalesforceSource::load(&project).unwrap_or_else(|err| panic!("{err}"));
     let problems = contract_problems(&source, &fields_used());
-    assert_eq!(
-        problems,
-        ["Product2.Billing_Cycle__c offers [\"Weekly\"], which the services do not understand"]
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with(
+            "Product2.Billing_Cycle__c: the picklist offers \"Weekly\", which the service does not understand"
+        ),
+        "{problems:?}"
     );
 }
 
@@ -228,8 +176,9 @@ fn a_text_field_retyped_as_a_number_is_named() {
     std::fs::write(&path, number).unwrap();
     let source = SalesforceSource::load(&project).unwrap_or_else(|err| panic!("{err}"));
     let problems = contract_problems(&source, &fields_used());
-    assert_eq!(
-        problems,
-        ["Account.WH_Client_ID__c is a Number field; the services use it as text"]
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("Account.WH_Client_ID__c: a Number field, not text"),
+        "{problems:?}"
     );
 }
