@@ -5,12 +5,13 @@
 //! proxy page, HTML with 200, cut-off JSON). Each case checks the code the runbook's error table
 //! gives, that nothing was retried and nothing created twice in WHMCS, and that once the fault
 //! is gone the runbook's next step (a delivery again, or "Provision / Retry") ends `Activated`
-//! with exactly one WHMCS order. `redelivery` shows ingest delivering again by itself.
+//! with exactly one WHMCS order. `redelivery` shows ingest delivering again by itself, and
+//! `refused` covers a refused connection, which needs a process pointed at a closed port.
 //!
-//! One `fulfillment` process serves all cases. Faults are scoped to one case's Order, WHMCS
-//! client or product, so the cases whose failure is written on the Order run concurrently; the
-//! ones whose failure only `/health` shows (the token, the guard's read, the Failed write) run
-//! one after another. The binary takes about 40 s on two cores.
+//! One `fulfillment` process serves all matrix cases. Faults are scoped to one case's Order,
+//! WHMCS client or product, so the cases whose failure is written on the Order run
+//! concurrently; the ones whose failure only `/health` shows (the token, the guard's read, the
+//! Failed write) run one after another. The binary takes about 30 s on two cores once built.
 
 #![allow(
     clippy::unwrap_used,
@@ -24,6 +25,7 @@
 mod inject;
 mod matrix;
 mod redelivery;
+mod refused;
 mod runner;
 mod stack;
 

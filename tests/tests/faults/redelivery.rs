@@ -78,7 +78,7 @@ async fn ingest_delivers_again_until_salesforce_answers() {
         "nothing was written"
     );
     assert_eq!(whmcs_orders(&stack, customer.whmcs_client_id), 0);
-    let health = stack.health();
+    let health = stack.fulfillment.health();
     assert_eq!(
         health["integrations"]["salesforce"]["last_error_code"], "503",
         "{health}"

@@ -65,7 +65,10 @@ pub(crate) async fn run(stack: &Stack, index: usize, case: Case) -> Result<Strin
     let attempts_before = inject::attempts(world, case.call, &target);
     inject::arm(world, case.call, case.fault, &target);
 
-    let first = stack.fulfill(&order_id, trigger, &event_uuid).await;
+    let first = stack
+        .fulfillment
+        .fulfill(&order_id, trigger, &event_uuid)
+        .await;
     let observed = match case.call.reach() {
         Reach::Order(step) => failed_on_the_order(stack, case, &order_id, step, first).await?,
         Reach::Unavailable(expected_reason) => {
@@ -81,7 +84,7 @@ pub(crate) async fn run(stack: &Stack, index: usize, case: Case) -> Result<Strin
                 expected_reason,
                 reason(&status).as_str(),
             )?;
-            let journal = stack.journal(&order_id).await;
+            let journal = stack.fulfillment.journal(&order_id).await;
             expect_eq(
                 "GetFulfillment (nothing was run)",
                 Some(Code::NotFound),
@@ -101,6 +104,7 @@ pub(crate) async fn run(stack: &Stack, index: usize, case: Case) -> Result<Strin
             expect_eq("salesforce_updated", false, response.salesforce_updated)?;
             expect_eq("error code", Some("409"), error_code(&response))?;
             let journal = stack
+                .fulfillment
                 .journal(&order_id)
                 .await
                 .map_err(|status| format!("GetFulfillment: {status:?}"))?;
@@ -136,6 +140,7 @@ pub(crate) async fn run(stack: &Stack, index: usize, case: Case) -> Result<Strin
         Reach::Unavailable(_) => {
             // ingest delivers the same event again after UNAVAILABLE.
             stack
+                .fulfillment
                 .fulfill_when_free(&order_id, Trigger::PlatformEvent, &event_uuid)
                 .await
         }
@@ -143,6 +148,7 @@ pub(crate) async fn run(stack: &Stack, index: usize, case: Case) -> Result<Strin
             // "Salesforce status not updated": one Fulfill without an event writes the
             // recorded outcome; then the customer adds a pay method and the operator retries.
             let written = stack
+                .fulfillment
                 .fulfill_when_free(&order_id, Trigger::Direct, "")
                 .await
                 .map_err(|status| format!("the write's retry: {status:?}"))?;
@@ -189,6 +195,7 @@ async fn retry(
         .retry_order(order_id)
         .map_err(|err| format!("Provision / Retry: {err}"))?;
     Ok(stack
+        .fulfillment
         .fulfill_when_free(order_id, Trigger::PlatformEvent, &event.event_uuid)
         .await)
 }
@@ -227,6 +234,7 @@ async fn failed_on_the_order(
         return Err(format!("Activation_Error_Message__c is empty: {message}"));
     }
     let journal = stack
+        .fulfillment
         .journal(order_id)
         .await
         .map_err(|status| format!("GetFulfillment: {status:?}"))?;
@@ -241,7 +249,7 @@ async fn failed_on_the_order(
 
 /// The code `/health` shows for the last Salesforce call, which must be the fault's.
 fn health_code(stack: &Stack, case: Case) -> Result<String, Failure> {
-    let health = stack.health();
+    let health = stack.fulfillment.health();
     let salesforce = &health["integrations"]["salesforce"];
     let observed = salesforce["last_error_code"]
         .as_str()

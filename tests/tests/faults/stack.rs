@@ -25,11 +25,18 @@ pub(crate) const UPSTREAM_TIMEOUT_SECS: u64 = 3;
 /// The emulated world, Redis, and the processes.
 pub(crate) struct Stack {
     pub(crate) world: World,
-    _redis: RedisServer,
-    pub(crate) fulfillment: ServiceProcess,
-    fulfillment_http: String,
+    redis: RedisServer,
+    /// The fulfillment process every case uses.
+    pub(crate) fulfillment: Fulfillment,
     pub(crate) ingest: Option<ServiceProcess>,
+}
+
+/// One fulfillment process and an authenticated client for it.
+pub(crate) struct Fulfillment {
+    pub(crate) process: ServiceProcess,
+    http: String,
     client: FulfillmentServiceClient<Channel>,
+    token: String,
 }
 
 fn start_process(name: &str, env: HashMap<String, String>) -> (ServiceProcess, String, String) {
@@ -77,27 +84,17 @@ impl Stack {
         bridge_runtime::http_client::install_crypto_provider();
         let world = World::start().await.expect("the emulators start");
         let redis = RedisServer::start().expect("a private redis-server");
-        let mut env = services::common_env(&world, &redis.url());
-        env.extend(services::fulfillment_env(&world));
-        let (fulfillment, grpc, fulfillment_http) = start_process("fulfillment", to_env(env));
-
+        let (fulfillment, grpc) = Fulfillment::start(&world, &redis, &[]).await;
         let ingest = ingest.then(|| {
             let mut env = services::common_env(&world, &redis.url());
             env.extend(services::ingest_env(&world, &grpc));
             start_process("ingest", to_env(env)).0
         });
-        let channel = Channel::from_shared(format!("http://{grpc}"))
-            .expect("a valid URI")
-            .connect()
-            .await
-            .expect("fulfillment accepts connections");
         let stack = Self {
             world,
-            _redis: redis,
+            redis,
             fulfillment,
-            fulfillment_http,
             ingest,
-            client: FulfillmentServiceClient::new(channel),
         };
         if stack.ingest.is_some() {
             eventually("ingest to subscribe", || async {
@@ -108,11 +105,81 @@ impl Stack {
         stack
     }
 
+    /// Another fulfillment process on the same world and Redis, with `overrides` on top of
+    /// its environment.
+    pub(crate) async fn start_fulfillment(
+        &self,
+        overrides: &[(&'static str, String)],
+    ) -> Fulfillment {
+        Fulfillment::start(&self.world, &self.redis, overrides)
+            .await
+            .0
+    }
+
+    /// An Order field, `Null` when unset.
+    pub(crate) fn field(&self, order_id: &str, name: &str) -> Value {
+        self.world
+            .salesforce
+            .order(order_id)
+            .and_then(|fields| fields.get(name).cloned())
+            .unwrap_or(Value::Null)
+    }
+
+    /// Fails when any output holds a configured secret or an issued token.
+    pub(crate) fn assert_no_secrets(&self) {
+        let tokens = std::fs::read_to_string(&self.world.tokens_path).expect("the tokens file");
+        let mut secrets: Vec<String> = tokens
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| line.split_once(':').map(|(_, token)| token.to_owned()))
+            .collect();
+        secrets.push(self.world.whmcs.secret());
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let mut output = self.fulfillment.process.lines();
+        if let Some(ingest) = &self.ingest {
+            output.extend(ingest.lines());
+        }
+        let found = find_secrets(&output.join("\n"), &secrets);
+        assert!(
+            found.is_empty(),
+            "the processes printed {} secret(s)",
+            found.len()
+        );
+    }
+}
+
+impl Fulfillment {
+    /// Starts fulfillment on `world` and `redis` with `overrides`; returns it and its gRPC
+    /// address.
+    async fn start(
+        world: &World,
+        redis: &RedisServer,
+        overrides: &[(&'static str, String)],
+    ) -> (Self, String) {
+        let mut env = services::common_env(world, &redis.url());
+        env.extend(services::fulfillment_env(world));
+        env.retain(|(name, _)| overrides.iter().all(|(changed, _)| changed != name));
+        env.extend(overrides.iter().cloned());
+        let (process, grpc, http) = start_process("fulfillment", to_env(env));
+        let channel = Channel::from_shared(format!("http://{grpc}"))
+            .expect("a valid URI")
+            .connect()
+            .await
+            .expect("fulfillment accepts connections");
+        let fulfillment = Self {
+            process,
+            http,
+            client: FulfillmentServiceClient::new(channel),
+            token: world.portal_token.clone(),
+        };
+        (fulfillment, grpc)
+    }
+
     fn authorised<T>(&self, message: T) -> Request<T> {
         let mut request = Request::new(message);
         request.metadata_mut().insert(
             "authorization",
-            format!("Bearer {}", self.world.portal_token)
+            format!("Bearer {}", self.token)
                 .parse()
                 .expect("an ASCII header value"),
         );
@@ -168,44 +235,12 @@ impl Stack {
             .map(tonic::Response::into_inner)
     }
 
-    /// An Order field, `Null` when unset.
-    pub(crate) fn field(&self, order_id: &str, name: &str) -> Value {
-        self.world
-            .salesforce
-            .order(order_id)
-            .and_then(|fields| fields.get(name).cloned())
-            .unwrap_or(Value::Null)
-    }
-
-    /// fulfillment's `/health` JSON.
+    /// `/health` JSON.
     pub(crate) fn health(&self) -> Value {
-        let (_, body) = tokio::task::block_in_place(|| {
-            bridge_tests::http_get(&self.fulfillment_http, "/health")
-        })
-        .expect("the admin port answers");
+        let (_, body) =
+            tokio::task::block_in_place(|| bridge_tests::http_get(&self.http, "/health"))
+                .expect("the admin port answers");
         serde_json::from_str(&body).expect("JSON")
-    }
-
-    /// Fails when any output holds a configured secret or an issued token.
-    pub(crate) fn assert_no_secrets(&self) {
-        let tokens = std::fs::read_to_string(&self.world.tokens_path).expect("the tokens file");
-        let mut secrets: Vec<String> = tokens
-            .lines()
-            .filter(|line| !line.starts_with('#'))
-            .filter_map(|line| line.split_once(':').map(|(_, token)| token.to_owned()))
-            .collect();
-        secrets.push(self.world.whmcs.secret());
-        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-        let mut output = self.fulfillment.lines();
-        if let Some(ingest) = &self.ingest {
-            output.extend(ingest.lines());
-        }
-        let found = find_secrets(&output.join("\n"), &secrets);
-        assert!(
-            found.is_empty(),
-            "the processes printed {} secret(s)",
-            found.len()
-        );
     }
 }
 
