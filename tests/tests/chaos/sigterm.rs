@@ -1,17 +1,21 @@
-//! SIGTERM to both services in the middle of a burst, as a rollout does.
+//! SIGTERM to both services in the middle of a burst, as a rollout does, while a few runs wait
+//! on WHMCS (AddOrder and AcceptOrder held longer than the grace), so the grace must cut them
+//! short.
 //!
 //! Both must exit by themselves within `SHUTDOWN_GRACE` (plus the admin port's one-second close
 //! and a little slack: a correctness bound on shutdown, not a benchmark) with status 0. ingest's
 //! drain must leave the cursor exactly on the watermark of finished work: at or after it
 //! nothing unfinished, and the very next event not finished (or the watermark would have passed
-//! it). A run the grace cut short may leave its lock and a journal `running`; such Orders must
-//! complete once both services are back, resuming from the stored cursor without redoing
-//! anything the cursor covers.
+//! it). The runs the grace cut short leave their journals `running` (and maybe their locks, until
+//! the TTL); those Orders must complete once both services are back, resuming from the stored
+//! cursor without redoing anything the cursor covers, and still with one WHMCS order each.
 
 use std::{
     collections::BTreeSet,
     time::{Duration, Instant},
 };
+
+use sandbox::whmcs::{Fault, RecordedCall, Times};
 
 use crate::{
     cluster::{Cluster, GRACE, Service, WAIT},
@@ -34,6 +38,58 @@ const RECOVERY: Duration = Duration::from_secs(120);
 /// `FetchRequest.replay_preset` for CUSTOM.
 const CUSTOM: i32 = 2;
 
+/// How many calls of each WHMCS action are held past the grace.
+const HELD_CALLS: usize = 2;
+
+/// How long they are held: past the grace, and short of the window (the AddOrder deadline plus
+/// 5 s) in which no other run may search for an order an AddOrder may still be creating, so a
+/// WHMCS that finishes the held AddOrder after its caller died is still found, not doubled.
+const HOLD: Duration = Duration::from_secs(2 * GRACE.as_secs());
+
+/// Holds the next AddOrder and AcceptOrder calls longer than the grace, waits until they are in
+/// flight, and returns the Orders they are for.
+fn hold_whmcs_calls(cluster: &Cluster) -> BTreeSet<String> {
+    let whmcs = &cluster.world.whmcs;
+    let hold = Fault::Delay(HOLD);
+    let before = whmcs.calls().len();
+    for action in ["AddOrder", "AcceptOrder"] {
+        whmcs.inject(action, hold.clone(), Times::Times(HELD_CALLS));
+    }
+    let mut held = BTreeSet::new();
+    let in_flight = poll_until(Instant::now() + WAIT, || {
+        let calls = whmcs.calls();
+        let waiting: Vec<_> = calls[before..]
+            .iter()
+            .filter(|call| call.status == 0)
+            .collect();
+        let count = |action: &str| waiting.iter().filter(|call| call.action == action).count();
+        held = waiting
+            .iter()
+            .filter_map(|call| held_order(cluster, call))
+            .collect();
+        count("addorder") == HELD_CALLS && count("acceptorder") == HELD_CALLS
+    });
+    assert!(in_flight, "the held WHMCS calls are in flight: {held:?}");
+    held
+}
+
+/// The Order a held WHMCS call works for: AddOrder names it in the notes; AcceptOrder names
+/// the WHMCS order, whose notes name it.
+fn held_order(cluster: &Cluster, call: &RecordedCall) -> Option<String> {
+    let notes = match call.action.as_str() {
+        "addorder" => call.params.get("notes")?.clone(),
+        _ => {
+            let id = call.params.get("orderid")?.parse().ok()?;
+            cluster.world.whmcs.order(id)?.notes
+        }
+    };
+    notes
+        .split_whitespace()
+        .last()
+        .map(str::to_owned)
+        .filter(|id| id.starts_with("801"))
+}
+
 #[test]
 fn sigterm_during_a_burst_drains_flushes_the_cursor_and_leaves_no_run_behind() {
     let seed = knobs::seed();
@@ -42,7 +98,10 @@ fn sigterm_during_a_burst_drains_flushes_the_cursor_and_leaves_no_run_behind() {
         seed,
     };
     let mut rng = Rng::new(seed);
-    let mut cluster = Cluster::start();
+    // AddOrder and AcceptOrder may take longer than the grace here, so a run can be cut short
+    // while it waits on them.
+    let order_timeout = format!("{}s", HOLD.as_secs());
+    let mut cluster = Cluster::start_with(&[("WHMCS_ORDER_TIMEOUT", &order_timeout)]);
     let mut workload = Workload::create(&cluster.world, ORDERS, EVENTS, &mut rng);
 
     workload.publish_rest(&cluster.world);
@@ -51,6 +110,7 @@ fn sigterm_during_a_burst_drains_flushes_the_cursor_and_leaves_no_run_behind() {
             >= ORDERS / 4),
         "the burst gets going"
     );
+    let held = hold_whmcs_calls(&cluster);
     let exits = cluster.terminate_all(GRACE + SLACK);
     for exit in &exits {
         assert!(
@@ -76,6 +136,15 @@ fn sigterm_during_a_burst_drains_flushes_the_cursor_and_leaves_no_run_behind() {
             .logged(Service::Ingest, "Released the leader lease")
             .is_empty(),
         "ingest gave its lease up"
+    );
+    assert!(
+        !cluster
+            .logged(
+                Service::Fulfillment,
+                "In-flight work did not finish within the grace period"
+            )
+            .is_empty(),
+        "the held runs outlived the grace"
     );
     let activated_at_stop = activated(&cluster, &workload);
 
@@ -120,6 +189,13 @@ fn sigterm_during_a_burst_drains_flushes_the_cursor_and_leaves_no_run_behind() {
         .cloned()
         .collect();
 
+    for order in &held {
+        assert!(
+            running.contains(order),
+            "{order}, cut short in a WHMCS call, is left running in its journal"
+        );
+    }
+
     let streams_before = cluster
         .world
         .pubsub
@@ -147,7 +223,7 @@ fn sigterm_during_a_burst_drains_flushes_the_cursor_and_leaves_no_run_behind() {
     );
 
     verdict::assert_settled(&cluster, &workload, restarted + RECOVERY, seed);
-    for order in locked.iter().chain(&running) {
+    for order in locked.iter().chain(&running).chain(&held) {
         assert_eq!(
             status(&cluster, order),
             "Activated",
@@ -171,9 +247,10 @@ fn sigterm_during_a_burst_drains_flushes_the_cursor_and_leaves_no_run_behind() {
         .collect();
     eprintln!(
         "SIGTERM: seed {seed}; exits after {} (grace {GRACE:?}); {activated_at_stop} of {ORDERS} \
-         Orders Activated at the stop; {} locks and {} running journals left, all completed \
-         after the restart",
+         Orders Activated at the stop; {} runs held in WHMCS; {} locks and {} running journals \
+         left, all completed after the restart",
         exit_times.join(", "),
+        held.len(),
         locked.len(),
         running.len()
     );

@@ -3,7 +3,8 @@
 //!
 //! - every Order is `Activated` in Salesforce, with the id of its one WHMCS order;
 //! - WHMCS holds exactly one order per Salesforce Order (its notes marker), created by exactly
-//!   one `AddOrder`, and Active (accepted);
+//!   one `AddOrder` that WHMCS answered, and Active (accepted); an AddOrder whose caller died
+//!   before WHMCS ran it created nothing and is not counted;
 //! - every event on the Pub/Sub ledger reached fulfillment and came back with a final answer to
 //!   some ingest, nothing was dead-lettered, and the cursor ends on the last event;
 //! - no Order lock is left, and every journal says `activated` with nothing owed to Salesforce.
@@ -259,8 +260,8 @@ pub(crate) fn assert_settled(cluster: &Cluster, workload: &Workload, deadline: I
     cluster.assert_no_secrets();
 }
 
-/// One WHMCS order per Salesforce Order, created by one AddOrder, accepted, and named on the
-/// Order.
+/// One WHMCS order per Salesforce Order, created by one answered AddOrder, accepted, and named
+/// on the Order.
 fn assert_exactly_once(cluster: &Cluster, workload: &Workload, seed: u64) {
     let whmcs = &cluster.world.whmcs;
     let orders = whmcs.orders();
@@ -276,7 +277,7 @@ fn assert_exactly_once(cluster: &Cluster, workload: &Workload, seed: u64) {
             .collect();
         let add_orders = calls
             .iter()
-            .filter(|call| call.action == "addorder")
+            .filter(|call| call.action == "addorder" && call.status != 0)
             .filter(|call| {
                 call.params
                     .get("notes")
@@ -285,7 +286,7 @@ fn assert_exactly_once(cluster: &Cluster, workload: &Workload, seed: u64) {
             .count();
         if created.len() != 1 || add_orders != 1 {
             problems.push(format!(
-                "{order_id}: {} WHMCS orders, {add_orders} AddOrder calls",
+                "{order_id}: {} WHMCS orders, {add_orders} answered AddOrder calls",
                 created.len()
             ));
             continue;
