@@ -207,20 +207,24 @@ impl Fulfillment {
     }
 
     /// `Fulfill` again whenever the answer is `ABORTED` (the Order's lock is held, or an
-    /// earlier AddOrder may still be in flight), as ingest does, until another answer comes.
+    /// earlier AddOrder may still be in flight), as ingest does, until another answer comes;
+    /// the last `ABORTED` when the Order is still held after [`WAIT`].
     pub(crate) async fn fulfill_when_free(
         &self,
         order_id: &str,
         trigger: Trigger,
         event_uuid: &str,
     ) -> Result<FulfillResponse, Status> {
-        eventually("the Order to be free", || async {
+        let started = tokio::time::Instant::now();
+        loop {
             match self.fulfill(order_id, trigger, event_uuid).await {
-                Err(status) if status.code() == Code::Aborted => None,
-                other => Some(other),
+                Err(status) if status.code() == Code::Aborted && started.elapsed() < WAIT => {
+                    // An AddOrder in flight stays so for seconds: ask a few times a second.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                other => return other,
             }
-        })
-        .await
+        }
     }
 
     /// `GetFulfillment` as the portal caller.
