@@ -7,7 +7,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use super::SalesforceSource;
+use super::{SalesforceSource, SourceError};
 
 /// A temporary copy of the repository's project: `sfdx-project.json` and the package
 /// directories, without hidden folders or `node_modules`.
@@ -93,4 +93,31 @@ impl Project {
             &format!("<CustomObject xmlns=\"{NAMESPACE}\">{body}</CustomObject>"),
         )
     }
+}
+
+impl Project {
+    /// Loads the project.
+    pub(crate) fn load(&self) -> Result<SalesforceSource, SourceError> {
+        SalesforceSource::load(self.root())
+    }
+
+    /// Loading fails; the error names `file` and, in its message, `names`.
+    pub(crate) fn refused(&self, file: &Path, names: &[&str]) -> SourceError {
+        let error = self.load().expect_err("the project is refused");
+        let message = error.to_string();
+        assert!(
+            message.contains(&file.display().to_string()),
+            "{message} names {}",
+            file.display()
+        );
+        for name in names {
+            assert!(message.contains(name), "{message} names {name}");
+        }
+        error
+    }
+}
+
+/// The body of a Text field of `length` (as written, so it may be malformed).
+pub(crate) fn text_field(label: &str, length: &str) -> String {
+    format!("<label>{label}</label><length>{length}</length><type>Text</type>")
 }
