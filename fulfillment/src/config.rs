@@ -38,6 +38,10 @@ pub struct WhmcsSettings {
     /// The deadline of AddOrder and AcceptOrder, which run provisioning modules
     /// (`WHMCS_ORDER_TIMEOUT`).
     pub order_timeout: Duration,
+    /// How long after AddOrder's deadline WHMCS may still finish an order its caller gave up
+    /// on (`WHMCS_ORDER_SETTLE`); at least the longest a WHMCS request may run (PHP's
+    /// `max_execution_time`, or the web server's request timeout).
+    pub order_settle: Duration,
 }
 
 /// Everything the fulfillment service reads at start.
@@ -78,6 +82,7 @@ impl FulfillmentConfig {
             autosetup: reader.bool_or("WHMCS_AUTOSETUP", true),
             http_timeout: reader.duration_or("WHMCS_HTTP_TIMEOUT", Duration::from_secs(15)),
             order_timeout: reader.duration_or("WHMCS_ORDER_TIMEOUT", Duration::from_secs(60)),
+            order_settle: reader.duration_or("WHMCS_ORDER_SETTLE", Duration::from_secs(300)),
         };
         let pricebook_id = reader.optional("PORTAL_PRICEBOOK_ID").and_then(|text| {
             SalesforceId::parse_with_prefix(&text, "01s")

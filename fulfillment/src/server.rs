@@ -88,6 +88,7 @@ pub async fn assemble_with(
             call: whmcs_settings.http_timeout,
             order: whmcs_settings.order_timeout,
         },
+        add_order_settle: whmcs_settings.order_settle,
     };
     let mut orchestrator = Orchestrator::new(
         OrderLocks::new(connection.clone(), config.lock_ttl),

@@ -173,6 +173,9 @@ pub struct RunSettings {
     pub autosetup: bool,
     /// WHMCS deadlines.
     pub deadlines: Deadlines,
+    /// How long after AddOrder's deadline WHMCS may still finish creating the order; no run
+    /// searches for or creates the order until both have passed.
+    pub add_order_settle: Duration,
 }
 
 /// Runs fulfillments. Cheap to clone.

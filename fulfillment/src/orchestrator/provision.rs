@@ -25,13 +25,6 @@ fn is_whmcs_id(text: &str) -> bool {
         && text.parse::<u64>().is_ok_and(|id| id > 0)
 }
 
-/// How long past the AddOrder deadline an order may still appear in WHMCS.
-///
-/// A known shortcoming: WHMCS (PHP) runs an AddOrder to its end even after its caller gave up.
-/// One that finishes later than this margin is not waited for, so a run after the margin that
-/// finds no order creates a second one; only a longer margin narrows that window.
-const IN_FLIGHT_MARGIN_MS: u64 = 5_000;
-
 /// The WHMCS order the run ends with.
 pub(super) struct Provisioned {
     pub(super) order_id: String,
@@ -301,11 +294,16 @@ impl Run<'_> {
             return self.adopt(order).await;
         }
 
-        // Until the AddOrder deadline (and a margin) has passed, no other run may search for
-        // or create this order: it could still be on its way.
+        // Until the AddOrder deadline and the settle time have passed, no other run may search
+        // for or create this order: WHMCS (PHP) runs an AddOrder to its end even after its
+        // caller gave up, so the order could still appear. One that appears later still is not
+        // waited for, and a run after the window that finds no order creates a second one:
+        // the settle time must outlast the longest a WHMCS request may run.
+        let window = deadlines
+            .order
+            .saturating_add(self.inner.settings.add_order_settle);
         let until = crate::store::now_ms()
-            .saturating_add(u64::try_from(deadlines.order.as_millis()).unwrap_or(u64::MAX))
-            .saturating_add(IN_FLIGHT_MARGIN_MS);
+            .saturating_add(u64::try_from(window.as_millis()).unwrap_or(u64::MAX));
         self.journal(JournalUpdate::new().creating(plan.client_id, until))
             .await?;
         let created = whmcs

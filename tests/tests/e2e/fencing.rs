@@ -62,6 +62,7 @@ async fn a_frozen_lock_holder_cannot_write_after_another_server_took_over() {
         ("LOG_FORMAT", "json"),
         ("FULFILLMENT_LOCK_TTL", "3s"),
         ("WHMCS_ORDER_TIMEOUT", "2s"),
+        ("WHMCS_ORDER_SETTLE", "5s"),
     ] {
         env.insert(name.to_owned(), value.to_owned());
     }

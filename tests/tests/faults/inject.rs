@@ -20,10 +20,10 @@ use crate::{
 const HOLD: Duration = Duration::from_secs(600);
 
 /// When WHMCS does the work of a call whose caller gave up: after the deadline, within the
-/// in-flight window (the deadline plus 5 s) during which no run may search for or create the
-/// order. A known shortcoming of the product: work WHMCS finishes after that window (PHP runs a
-/// request to its end after its caller went away) is not waited for, so a retry in between
-/// creates a second order. Nothing here finishes that late.
+/// in-flight window (the deadline plus `WHMCS_ORDER_SETTLE`, 5 s here) during which no run may
+/// search for or create the order. Work WHMCS finishes after that window is not waited for, so
+/// a retry in between would create a second order: in production the settle time is set to
+/// outlast the longest WHMCS request. Nothing here finishes that late.
 const LATE: Duration = Duration::from_secs(UPSTREAM_TIMEOUT_SECS + 2);
 
 /// What one case's fault is scoped to.

@@ -126,7 +126,7 @@ pub(crate) enum Fault {
     /// No answer within the deadline, and WHMCS never did the work (AddOrder, AcceptOrder).
     TimeoutBeforeWork,
     /// No answer within the deadline, and WHMCS does the work a little later, after the caller
-    /// gave up but before the product's in-flight window (the deadline plus 5 s) has passed
+    /// gave up but before the product's in-flight window (the deadline plus the settle time) has passed
     /// (AddOrder, AcceptOrder).
     LateWork,
     /// The connection is closed without an answer.

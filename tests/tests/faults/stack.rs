@@ -68,6 +68,7 @@ fn to_env(parts: Vec<(&'static str, String)>) -> HashMap<String, String> {
         ("SF_HTTP_TIMEOUT", timeout.as_str()),
         ("WHMCS_HTTP_TIMEOUT", timeout.as_str()),
         ("WHMCS_ORDER_TIMEOUT", timeout.as_str()),
+        ("WHMCS_ORDER_SETTLE", "5s"),
         ("GRPC_ADDR", "127.0.0.1:0"),
         ("HTTP_ADDR", "127.0.0.1:0"),
         ("LOG_FORMAT", "json"),

@@ -457,3 +457,55 @@ async fn a_new_event_runs_afresh_instead_of_replaying_an_unwritten_failure() {
     assert_eq!(retried.outcome(), Outcome::Activated, "{retried:?}");
     assert_eq!(harness.whmcs_orders_of(client_id).len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_add_order_that_whmcs_finishes_long_after_its_deadline_is_waited_for_not_doubled() {
+    // WHMCS finishes the order 6 s after a 1 s deadline: later than a fixed few seconds'
+    // margin would wait, within the configured settle time.
+    let harness = Harness::start_with(Setup {
+        env: vec![
+            ("WHMCS_ORDER_TIMEOUT", "1s".to_owned()),
+            ("WHMCS_ORDER_SETTLE", "8s".to_owned()),
+        ],
+        ..Setup::default()
+    })
+    .await;
+    let (client_id, order_id) = harness.good_order();
+    harness.whmcs.inject(
+        "AddOrder",
+        Fault::LateCommit(Duration::from_secs(6)),
+        Times::Once,
+    );
+
+    let failed = harness
+        .fulfill(&order_id, Trigger::PlatformEvent)
+        .await
+        .expect("Fulfill answers");
+    assert_eq!(
+        failed.error.as_ref().map(|e| e.code.as_str()),
+        Some("ETIMEOUT")
+    );
+    assert!(harness.whmcs_orders_of(client_id).is_empty());
+
+    let held = harness
+        .fulfill(&order_id, Trigger::Direct)
+        .await
+        .expect_err("held off while WHMCS may still be working");
+    let info = held.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.reason, "ADD_ORDER_IN_FLIGHT");
+    let wait_ms: u64 = info.metadata["retry_after_ms"].parse().expect("a number");
+    assert!(
+        wait_ms > 6_000,
+        "the window covers the settle time: {wait_ms} ms"
+    );
+
+    let retried = harness
+        .fulfill_when_free(&order_id, Trigger::Direct)
+        .await
+        .expect("Fulfill answers");
+    assert_eq!(retried.outcome(), Outcome::Activated, "{retried:?}");
+    let orders = harness.whmcs_orders_of(client_id);
+    assert_eq!(orders.len(), 1, "the late order was adopted: {orders:?}");
+    assert_eq!(retried.whmcs_order_id, orders[0].id.to_string());
+    assert_eq!(harness.whmcs.count("AddOrder"), 1);
+}

@@ -98,6 +98,9 @@ impl Harness {
             ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
             ("WHMCS_HTTP_TIMEOUT", "5s".to_owned()),
             ("WHMCS_ORDER_TIMEOUT", "5s".to_owned()),
+            // An AddOrder that timed out holds the Order off for its deadline plus this; the
+            // emulated WHMCS never finishes work later than that.
+            ("WHMCS_ORDER_SETTLE", "5s".to_owned()),
             ("SF_HTTP_TIMEOUT", "5s".to_owned()),
         ]);
         for (name, value) in setup.env {
