@@ -80,8 +80,13 @@ impl EventBus {
     }
 }
 
-/// What the Record-Triggered Flow does when `approver` approves the Order: `Activation Status`
-/// becomes `Activating` and the event is published. The standard `Status` is left alone.
+/// What approving does, as `salesforce/` ships it: the Order's standard `Status` becomes
+/// `Activated`, the before-save Flow sets `Activating` and clears the error fields, and the
+/// after-save Flow publishes the event.
+///
+/// The shipped Flow skips an Order that is already `Activating` or `Activated`; the emulator
+/// publishes again when asked to approve twice, so tests can stand a duplicate publication
+/// (another automation saving the Order in the same transaction) against the bridge.
 pub(crate) fn approve(
     org: &mut Org,
     bus: &mut EventBus,
@@ -89,7 +94,11 @@ pub(crate) fn approve(
     approver: &str,
 ) -> Result<PublishedEvent, FlowError> {
     let id = org.order_id(order_id).ok_or(FlowError::NoSuchOrder)?;
-    set_activating(org, &id, false);
+    if let Some(row) = org.get_mut("Order", &id) {
+        row.insert("Status".into(), Value::from("Activated"));
+        row.insert("StatusCode".into(), Value::from("Activated"));
+    }
+    set_activating(org, &id);
     Ok(bus.publish(&id, approver))
 }
 
@@ -109,17 +118,16 @@ pub(crate) fn retry(
     if status == Some("Activating") {
         return Err(FlowError::AlreadyInProgress);
     }
-    set_activating(org, &id, true);
+    set_activating(org, &id);
     Ok(bus.publish(&id, operator))
 }
 
-fn set_activating(org: &mut Org, id: &str, clear_errors: bool) {
+/// `Activating`, with the last error cleared.
+fn set_activating(org: &mut Org, id: &str) {
     if let Some(row) = org.get_mut("Order", id) {
         row.insert("Activation_Status__c".into(), Value::from("Activating"));
-        if clear_errors {
-            row.insert("Activation_Error_Code__c".into(), Value::Null);
-            row.insert("Activation_Error_Message__c".into(), Value::Null);
-        }
+        row.insert("Activation_Error_Code__c".into(), Value::Null);
+        row.insert("Activation_Error_Message__c".into(), Value::Null);
     }
     if let Some(def) = org.catalog().object("Order") {
         org.touch(def, id);
@@ -159,7 +167,9 @@ mod tests {
         assert_eq!(event.created_by_id, "005APPROVER");
         assert!(uuid::Uuid::parse_str(&event.event_uuid).is_ok());
         assert_eq!(field(&org, &id, "Activation_Status__c"), "Activating");
-        assert_eq!(field(&org, &id, "Status"), "Draft");
+        assert_eq!(field(&org, &id, "Status"), "Activated");
+        assert_eq!(field(&org, &id, "StatusCode"), "Activated");
+        assert_eq!(field(&org, &id, "Activation_Error_Code__c"), Value::Null);
         assert_eq!(listener.try_recv().ok(), Some(event.clone()));
         assert_eq!(bus.published(), vec![event]);
         assert_eq!(

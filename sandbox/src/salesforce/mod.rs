@@ -281,8 +281,9 @@ impl SalesforceEmulator {
         self.shared.lock().org.add_order(&order)
     }
 
-    /// What the Record-Triggered Flow does when the Order is approved: `Activating`, and an
-    /// `OrderProvisionRequested__e` created by the approving user.
+    /// Approves the Order as the shipped Flows react to it: `Status` `Activated`,
+    /// `Activating` with the error fields cleared, and an `OrderProvisionRequested__e` created
+    /// by the approving user. Approving twice publishes twice (a duplicate publication).
     pub fn approve_order(&self, order_id: &str) -> Result<PublishedEvent, FlowError> {
         let mut state = self.shared.lock();
         let state = &mut *state;
