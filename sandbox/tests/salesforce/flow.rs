@@ -32,8 +32,8 @@ async fn approval_sets_activating_and_publishes_the_event() {
     );
     assert_eq!(
         order_field(&sf, &seed.order, "Status"),
-        "Draft",
-        "Status is left alone"
+        "Activated",
+        "approving activates the Order"
     );
     assert_eq!(listener.recv().await.ok(), Some(event.clone()));
     assert_eq!(sf.published_events(), vec![event]);
