@@ -34,11 +34,14 @@ const DEAD_LETTER_KEY: &str = "sf:pe:dlq:/event/OrderProvisionRequested__e";
 
 /// Timings shortened so that what a kill leaves behind (a held lock, a held lease, an AddOrder
 /// that may still be in flight) clears within seconds, not minutes; the behaviour is the same.
-const FULFILLMENT_TUNING: [(&str, &str); 3] = [
+const FULFILLMENT_TUNING: [(&str, &str); 4] = [
     ("FULFILLMENT_LOCK_TTL", "3s"),
     // The window in which a new run must not search for an order an earlier AddOrder may still
-    // be creating is this deadline plus a 5 s margin.
+    // be creating is this deadline plus the settle time. The emulated WHMCS never finishes a
+    // request whose caller went away, so a few seconds of settle are plenty here; the default
+    // (minutes) would block every Order a kill caught inside AddOrder for that long.
     ("WHMCS_ORDER_TIMEOUT", "2s"),
+    ("WHMCS_ORDER_SETTLE", "5s"),
     ("WHMCS_HTTP_TIMEOUT", "5s"),
 ];
 

@@ -9,6 +9,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use sandbox::whmcs::{Fault, Times};
+
 use crate::{
     cluster::{Cluster, Service},
     knobs::{self, Rng, SeedReport},
@@ -18,6 +20,9 @@ use crate::{
 
 const ORDERS: usize = 300;
 const EVENTS: usize = 1000;
+
+/// How long WHMCS takes over AddOrder and AcceptOrder.
+const WHMCS_DELAY: Duration = Duration::from_millis(200);
 
 /// The whole run's bound, from the first event to the last check, for the default rounds.
 const DEADLINE: Duration = Duration::from_secs(180);
@@ -36,6 +41,14 @@ fn kill_9_at_random_moments_loses_nothing_and_provisions_nothing_twice() {
     let mut rng = Rng::new(seed);
     let mut cluster = Cluster::start();
     let mut workload = Workload::create(&cluster.world, ORDERS, EVENTS, &mut rng);
+    // WHMCS takes a moment to create and accept an order, as the real one does, so that kills
+    // land inside those calls too: the windows where an AddOrder may or may not have happened.
+    for action in ["AddOrder", "AcceptOrder"] {
+        cluster
+            .world
+            .whmcs
+            .inject(action, Fault::Delay(WHMCS_DELAY), Times::Always);
+    }
 
     let started = Instant::now();
     let extra = u32::try_from(rounds - knobs::DEFAULT_ROUNDS).unwrap_or(u32::MAX);

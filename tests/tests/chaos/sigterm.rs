@@ -42,8 +42,9 @@ const CUSTOM: i32 = 2;
 const HELD_CALLS: usize = 2;
 
 /// How long they are held: past the grace, and short of the window (the AddOrder deadline plus
-/// 5 s) in which no other run may search for an order an AddOrder may still be creating, so a
-/// WHMCS that finishes the held AddOrder after its caller died is still found, not doubled.
+/// `WHMCS_ORDER_SETTLE`) in which no other run may search for an order an AddOrder may still be
+/// creating, so even a WHMCS that finished the held AddOrder after its caller died would have
+/// its order found, not doubled.
 const HOLD: Duration = Duration::from_secs(2 * GRACE.as_secs());
 
 /// Holds the next AddOrder and AcceptOrder calls longer than the grace, waits until they are in
