@@ -35,7 +35,6 @@ use tokio::{
     sync::{broadcast, oneshot},
     task::JoinHandle,
 };
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use self::{
@@ -164,7 +163,8 @@ impl PubSubEmulator {
         let router = builder.add_service(service);
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            let incoming = TcpListenerStream::new(listener);
+            // Replies go out at once: a Nagle stall here would be the emulator's own delay.
+            let incoming = bridge_runtime::serve::grpc_incoming(listener);
             let serving = router.serve_with_incoming_shutdown(incoming, async {
                 let _ = stopped.await;
             });
