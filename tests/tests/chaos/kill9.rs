@@ -2,7 +2,7 @@
 //! more than once on purpose) flow through the emulated Pub/Sub API while ingest, fulfillment or
 //! both are killed outright and started again on the same Redis, round after round. Nothing may
 //! be lost (every event on the channel gets a final answer, the cursor ends on the last one)
-//! and nothing provisioned twice (one AddOrder, one WHMCS order per Order).
+//! and nothing provisioned twice (one answered AddOrder, one WHMCS order per Order).
 
 use std::{
     thread,

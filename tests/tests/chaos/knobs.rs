@@ -2,7 +2,9 @@
 //! repeatable: `CHAOS_SEED` replays a run, `CHAOS_ROUNDS` makes the kill -9 run longer.
 //!
 //! The generator is SplitMix64: a few lines, good enough to pick moments and victims, and the
-//! same sequence for the same seed on every machine.
+//! same sequence for the same seed on every machine. A seed fixes the schedule (which events,
+//! which victims, how long each pause); the processes' own timing still varies from run to run,
+//! so a replay repeats the schedule, not every interleaving.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
