@@ -6,6 +6,7 @@ use std::{
     io::Write,
     os::unix::fs::{OpenOptionsExt, PermissionsExt},
     path::PathBuf,
+    time::Duration,
 };
 
 use rsa::{
@@ -17,7 +18,7 @@ use tempfile::TempDir;
 use crate::{
     pubsub::{PubSubEmulator, PubSubOptions},
     salesforce::{NewItem, NewOrder, SalesforceEmulator, SalesforceOptions},
-    whmcs::{NewClient, NewProduct, WhmcsEmulator},
+    whmcs::{NewClient, NewProduct, WhmcsEmulator, WhmcsOptions},
 };
 
 /// The connected app's consumer key in the emulated org.
@@ -78,6 +79,13 @@ pub struct World {
 impl World {
     /// Starts the emulators with a fresh key pair and fresh caller tokens.
     pub async fn start() -> Result<Self, WorldError> {
+        Self::start_with_latency(Duration::ZERO).await
+    }
+
+    /// Like [`World::start`], with `latency` added to every Salesforce (OAuth and REST) and
+    /// WHMCS answer, as the benchmarks use to stand in for real upstreams. The Pub/Sub API
+    /// answers at once.
+    pub async fn start_with_latency(latency: Duration) -> Result<Self, WorldError> {
         let files = tempfile::Builder::new()
             .prefix("bridge-sandbox-")
             .permissions(std::fs::Permissions::from_mode(0o700))
@@ -106,11 +114,15 @@ impl World {
         let ingest_token_path = files.path().join("ingest-token");
         write_private(&ingest_token_path, format!("{ingest_token}\n").as_bytes())?;
 
-        let salesforce =
-            SalesforceEmulator::start(SalesforceOptions::new(CLIENT_ID, USERNAME, &public_pem))
-                .await?;
+        let mut salesforce_options = SalesforceOptions::new(CLIENT_ID, USERNAME, &public_pem);
+        salesforce_options.latency = latency;
+        let salesforce = SalesforceEmulator::start(salesforce_options).await?;
         let pubsub = PubSubEmulator::start(&salesforce, PubSubOptions::default()).await?;
-        let whmcs = WhmcsEmulator::start().await?;
+        let whmcs = WhmcsEmulator::start_with(WhmcsOptions {
+            latency,
+            ..WhmcsOptions::default()
+        })
+        .await?;
         Ok(Self {
             salesforce,
             pubsub,

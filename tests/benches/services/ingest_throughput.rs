@@ -1,0 +1,110 @@
+//! ingest throughput: events decoded, dispatched to the instant `Fulfill` server and
+//! checkpointed per second by the real `ingest` binary, reading a Pub/Sub emulator preloaded
+//! with `BENCH_EVENTS` events from EARLIEST.
+//!
+//! The clock starts when the first `Fulfill` call reaches the instant server and stops when
+//! the cursor in Redis holds the last event's replay id (watched every millisecond), so the
+//! figure includes the last coalesced cursor write. Its limit is the lower of two rates
+//! measured just before, against the same emulator and instant server: the bare subscriber
+//! (stream and decoding only) and the plain `Fulfill` loop (dispatch only, at ingest's
+//! concurrency). Redis commands are counted from `INFO commandstats` over ingest's whole life.
+
+use std::time::Duration;
+
+use crate::{
+    bare_subscriber,
+    binaries::Binaries,
+    fulfill_loop,
+    instant::{InstantServer, wall_us},
+    procfs, redis_info,
+    redis_info::CommandStats,
+    settings::Settings,
+    stack::{Ground, Service, order_id, poll},
+    summary::Section,
+};
+
+/// The cursor key of the default channel.
+pub(crate) const CURSOR_KEY: &str = "sf:pe:replay:/event/OrderProvisionRequested__e";
+
+/// Runs the section.
+pub(crate) async fn run(binaries: &Binaries, settings: &Settings) -> Section {
+    let events = settings.events;
+    let ground = Ground::start(Duration::ZERO).await;
+    let mut last_replay_id = Vec::new();
+    for n in 0..events {
+        last_replay_id = ground.world.pubsub.publish_order_event(&order_id("tp", n));
+    }
+    let mut instant = InstantServer::start(Duration::ZERO).await;
+    let env = ground.ingest_env(
+        &instant.address,
+        &[
+            ("SF_EVENTS_REPLAY", "ALL".to_owned()),
+            (
+                "INGEST_CONCURRENCY",
+                settings.ingest_concurrency.to_string(),
+            ),
+        ],
+    );
+
+    let bare = bare_subscriber::measure(&env, events).await;
+    let looped = fulfill_loop::measure(&instant.address, events, settings.ingest_concurrency).await;
+    instant.reset().await;
+
+    let before = CommandStats::read(&ground.redis);
+    let ingest = Service::start(&binaries.ingest, &env);
+    let end_us = poll(
+        "the cursor to reach the last event",
+        Duration::from_secs(300),
+        || {
+            let stored = redis_info::value(&ground.redis, CURSOR_KEY);
+            let done = stored.as_deref() == Some(last_replay_id.as_slice());
+            async move { done.then(wall_us) }
+        },
+    )
+    .await;
+    let stats = instant.stats().await;
+    let commands = before.since(&CommandStats::read(&ground.redis));
+    let cpu = procfs::cpu_time(ingest.id());
+    let memory = procfs::memory(ingest.id());
+    ingest.stop("ingest");
+
+    let seconds = end_us.saturating_sub(stats.first_us) as f64 / 1e6;
+    let rate = events as f64 / seconds.max(1e-6);
+    let limit = bare.min(looped);
+    let mut section = Section::new("1. ingest throughput");
+    section.at_least(
+        "events/s, ingest (decode, Fulfill, cursor)",
+        rate,
+        limit,
+        "ev/s",
+        0.8,
+    );
+    section.at_most(
+        "Redis commands per event",
+        commands.total() as f64 / events as f64,
+        1.0,
+        "cmd/ev",
+    );
+    section.detail(format!(
+        "{events} events preloaded; ingest at INGEST_CONCURRENCY={} made {} Fulfill calls in {seconds:.3} s",
+        settings.ingest_concurrency, stats.calls
+    ));
+    section.detail(format!(
+        "the cursor held the last event {:.1} ms after its Fulfill call (writes are coalesced every 200 ms)",
+        end_us.saturating_sub(stats.last_us) as f64 / 1e3
+    ));
+    section.detail(format!(
+        "limit = min(bare subscriber {bare:.0} ev/s, plain Fulfill loop {looped:.0} calls/s)"
+    ));
+    section.detail(format!(
+        "Redis over ingest's whole life: {} commands ({}); scripts count their inner commands too",
+        commands.total(),
+        commands.describe()
+    ));
+    section.detail(format!(
+        "ingest CPU {:.1} µs per event (start-up included); VmHWM {:.1} MiB",
+        cpu.as_secs_f64() * 1e6 / events as f64,
+        procfs::mib(memory.hwm)
+    ));
+    section
+}
