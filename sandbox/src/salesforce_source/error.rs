@@ -36,6 +36,15 @@ pub enum SourceError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Something in the project's folders the loader will not go into or open: a symbolic
+    /// link, a FIFO or device, a name no org could hold.
+    #[error("{}: {problem}", path.display())]
+    Entry {
+        /// The link, file or folder.
+        path: PathBuf,
+        /// What is wrong with it (boxed, as for the other variants).
+        problem: Box<Problem>,
+    },
     /// An object's own definition (`<Object>.object-meta.xml`) is missing or malformed.
     #[error("{}: object {object}: {problem}", path.display())]
     Object {
@@ -64,7 +73,9 @@ impl SourceError {
     /// The problem with an object or field definition, when that is what failed.
     pub fn problem(&self) -> Option<&Problem> {
         match self {
-            Self::Object { problem, .. } | Self::Field { problem, .. } => Some(problem),
+            Self::Object { problem, .. }
+            | Self::Field { problem, .. }
+            | Self::Entry { problem, .. } => Some(problem),
             Self::NoProject { .. } | Self::Read { .. } | Self::Project { .. } => None,
         }
     }
@@ -122,4 +133,35 @@ pub enum Problem {
     /// The same field is defined in two package directories.
     #[error("also defined in {}", .0.display())]
     Duplicate(PathBuf),
+    /// The file is a symbolic link: links are never followed, so that nothing outside the
+    /// project is read.
+    #[error("a symbolic link: the loader follows no link, so it reads nothing outside the project")]
+    Link,
+    /// The path is a directory, a FIFO, a socket or a device where a file belongs.
+    #[error("not a regular file")]
+    NotAFile,
+    /// The file is larger than any metadata file is.
+    #[error(
+        "larger than {} bytes: not a metadata file",
+        super::read::MAX_FILE_BYTES
+    )]
+    TooLarge,
+    /// The file or folder name is not an API name the platform accepts.
+    #[error(
+        "not a valid API name (letters, digits and single underscores, starting with a letter, \
+         not ending in an underscore, then its suffix such as __c)"
+    )]
+    BadName,
+    /// A picklist lists the same value twice (values differing only in case are the same).
+    #[error("the picklist lists the value {0:?} twice")]
+    DuplicateValue(String),
+    /// A platform event field of a type platform events do not have.
+    #[error(
+        "a platform event cannot have a {0} field (only Checkbox, Date, DateTime, Number, Text \
+         and LongTextArea)"
+    )]
+    NotForEvents(&'static str),
+    /// A platform event field that is not a custom field (`Name__c`).
+    #[error("a platform event has only custom fields, whose API names end in __c")]
+    NotCustom,
 }

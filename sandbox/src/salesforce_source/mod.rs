@@ -15,17 +15,23 @@
 //! in that order, so it is also the order the platform event's Avro schema lists them in.
 //!
 //! Loading is strict: a missing element the platform requires, an unknown type, a length out
-//! of range, a picklist without values or a file that is not XML fails the whole load with a
-//! [`SourceError`] naming the file and the field; nothing is skipped silently.
+//! of range, a picklist without values or with a value twice, a platform event field of a type
+//! events do not have, a name that is not an API name or a file that is not XML fails the
+//! whole load with a [`SourceError`] naming the file and the field; nothing is skipped
+//! silently. Nor is the project trusted to hold only itself: no symbolic link is followed, a
+//! package directory must lie inside the project, and only regular files of at most a
+//! megabyte are opened, so a link, a FIFO or a huge file is refused rather than read.
 //!
 //! [`SalesforceSource::check_use`] holds a service's declared use of a field
 //! (`bridge_runtime::salesforce::fields::FieldUse`) against the project, for the workspace's
 //! contract tests.
 
+mod api_name;
 mod error;
 mod field;
 mod parse;
 mod project;
+mod read;
 mod usage;
 
 #[cfg(test)]
@@ -42,6 +48,8 @@ use std::{
 pub use error::{Problem, SourceError};
 pub use field::{EMAIL_LENGTH, FieldType, PHONE_LENGTH, SourceField, TEXT_AREA_LENGTH, URL_LENGTH};
 pub use usage::UseMismatch;
+
+use read::Kind;
 
 /// The environment variable naming another DX project directory for the sandbox to read.
 pub const SOURCE_ENV: &str = "SANDBOX_SALESFORCE_SOURCE";
@@ -210,8 +218,13 @@ fn load_object(
 ) -> Result<(), SourceError> {
     let name = dir
         .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
+        .and_then(|name| name.to_str())
+        .filter(|name| api_name::is_api_name(name))
+        .map(str::to_owned)
+        .ok_or_else(|| SourceError::Entry {
+            path: dir.to_owned(),
+            problem: Box::new(Problem::BadName),
+        })?;
     let object = objects
         .entry(name.to_ascii_lowercase())
         .or_insert_with(|| SourceObject {
@@ -223,7 +236,13 @@ fn load_object(
         });
 
     let own_file = dir.join(format!("{name}{OBJECT_SUFFIX}"));
-    if own_file.is_file() {
+    let has_own_file = read::kind_of(&own_file)
+        .map_err(|source| SourceError::Read {
+            path: own_file.clone(),
+            source,
+        })?
+        .is_some();
+    if has_own_file {
         let meta = parse::read_object(&own_file, &name)?;
         object.label = object.label.take().or(meta.label);
         if let Some((publish_behavior, event_type)) = meta.event {
@@ -235,31 +254,73 @@ fn load_object(
     }
 
     let fields_dir = dir.join("fields");
-    if !fields_dir.is_dir() {
-        return Ok(());
-    }
-    for path in project::entries(&fields_dir)? {
-        let Some(field) = path
-            .file_name()
-            .and_then(|file| file.to_str())
-            .and_then(|file| file.strip_suffix(FIELD_SUFFIX))
-            .map(str::to_owned)
-        else {
-            continue;
-        };
-        if let Some(first) = object.field(&field) {
-            return Err(SourceError::Field {
-                path,
-                object: object.name.clone(),
-                field,
-                problem: Box::new(Problem::Duplicate(first.file.clone())),
+    match read::kind_of(&fields_dir) {
+        Ok(None) => return Ok(()),
+        Ok(Some(Kind::Dir)) => {}
+        Ok(Some(Kind::Link)) => return Err(project::link(&fields_dir)),
+        Ok(Some(Kind::File | Kind::Other)) => {
+            return Err(SourceError::Entry {
+                path: fields_dir,
+                problem: Box::new(Problem::NotAFile),
             });
         }
-        object
-            .fields
-            .push(parse::read_field(&path, &object.name, &field)?);
+        Err(source) => {
+            return Err(SourceError::Read {
+                path: fields_dir,
+                source,
+            });
+        }
+    }
+    for (path, _) in project::entries(&fields_dir)? {
+        // Decoded lossily, so that a name that is not UTF-8 is refused below, not skipped.
+        let file = path
+            .file_name()
+            .map(|file| file.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Some(field) = file.strip_suffix(FIELD_SUFFIX).map(str::to_owned) else {
+            continue;
+        };
+        let failed = |problem| SourceError::Field {
+            path: path.clone(),
+            object: object.name.clone(),
+            field: field.clone(),
+            problem: Box::new(problem),
+        };
+        if !api_name::is_api_name(&field) {
+            return Err(failed(Problem::BadName));
+        }
+        if let Some(first) = object.field(&field) {
+            return Err(failed(Problem::Duplicate(first.file.clone())));
+        }
+        let read = parse::read_field(&path, &object.name, &field)?;
+        if object.is_platform_event() {
+            check_event_field(&read).map_err(failed)?;
+        }
+        object.fields.push(read);
     }
     Ok(())
+}
+
+/// A platform event's fields are custom fields of the types the platform allows on events.
+fn check_event_field(field: &SourceField) -> Result<(), Problem> {
+    if !field.name.ends_with("__c") {
+        return Err(Problem::NotCustom);
+    }
+    match field.field_type {
+        FieldType::Checkbox { .. }
+        | FieldType::Date
+        | FieldType::DateTime
+        | FieldType::Number { .. }
+        | FieldType::Text { .. }
+        | FieldType::LongTextArea { .. } => Ok(()),
+        FieldType::TextArea
+        | FieldType::Picklist { .. }
+        | FieldType::Currency { .. }
+        | FieldType::Percent { .. }
+        | FieldType::Email
+        | FieldType::Phone
+        | FieldType::Url => Err(Problem::NotForEvents(field.field_type.metadata_name())),
+    }
 }
 
 /// Events and custom objects need their own file; an event's file must say how it publishes.

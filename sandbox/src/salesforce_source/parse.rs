@@ -4,13 +4,14 @@
 //! `trackHistory`, `externalId`, ...) is ignored, as a deploy of a newer API version could add
 //! some. Elements are matched by local name, whatever namespace the file declares.
 
-use std::{fs, path::Path};
+use std::path::Path;
 
 use roxmltree::{Document, Node};
 
 use super::{
     error::{Problem, SourceError},
     field::{FieldType, SourceField},
+    read,
 };
 
 /// The longest `Text` field the platform allows.
@@ -43,7 +44,7 @@ pub(super) fn read_field(
         field: field.to_owned(),
         problem: Box::new(problem),
     };
-    let text = fs::read_to_string(path).map_err(|err| failed(Problem::Unreadable(err)))?;
+    let text = read::text(path).map_err(failed)?;
     let (label, field_type, required) = parse_field(&text, field).map_err(failed)?;
     Ok(SourceField {
         name: field.to_owned(),
@@ -61,7 +62,7 @@ pub(super) fn read_object(path: &Path, object: &str) -> Result<ObjectMeta, Sourc
         object: object.to_owned(),
         problem: Box::new(problem),
     };
-    let text = fs::read_to_string(path).map_err(|err| failed(Problem::Unreadable(err)))?;
+    let text = read::text(path).map_err(failed)?;
     parse_object(&text, object).map_err(failed)
 }
 
@@ -247,12 +248,18 @@ fn picklist(root: Node<'_, '_>) -> Result<FieldType, Problem> {
     let restricted = boolean(value_set, "restricted")?.unwrap_or(false);
     let definition = child(value_set, "valueSetDefinition").ok_or(Problem::NoPicklistValues)?;
     let mut values = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
     for value in definition
         .children()
         .filter(|node| node.is_element() && node.tag_name().name() == "value")
     {
         let name = required_text(value, "fullName")
             .map_err(|_| Problem::Missing("valueSet/valueSetDefinition/value/fullName"))?;
+        // The platform refuses a second value of the same API name, inactive or not.
+        if seen.iter().any(|known| known.eq_ignore_ascii_case(name)) {
+            return Err(Problem::DuplicateValue(name.to_owned()));
+        }
+        seen.push(name);
         if boolean(value, "isActive")? != Some(false) {
             values.push(name.to_owned());
         }

@@ -1,7 +1,9 @@
 //! The loader against the repository's project and against small projects written here;
-//! [`refusals`] holds the malformed ones.
+//! [`refusals`] holds the malformed ones, [`untrusted`] the ones that reach outside the
+//! project or hold what is not metadata.
 
 mod refusals;
+mod untrusted;
 
 use super::{
     testing::{Project, text_field},

@@ -168,3 +168,99 @@ fn a_missing_project_or_package_directory_is_named() {
     let file = project.write("sfdx-project.json", "{");
     project.refused(&file, &["not valid JSON"]);
 }
+
+#[test]
+fn a_picklist_value_listed_twice_is_refused_in_any_casing() {
+    for second in ["Gold", "GOLD"] {
+        let project = Project::new();
+        let file = project.field(
+            "Product2",
+            "Tier__c",
+            &format!(
+                "<label>Tier</label><type>Picklist</type><valueSet><valueSetDefinition>\
+                 <value><fullName>Gold</fullName></value>\
+                 <value><fullName>{second}</fullName><isActive>false</isActive></value>\
+                 </valueSetDefinition></valueSet>"
+            ),
+        );
+        let error = project.refused(&file, &["Product2.Tier__c", second, "twice"]);
+        assert!(matches!(error.problem(), Some(Problem::DuplicateValue(v)) if v == second));
+    }
+}
+
+#[test]
+fn a_platform_event_field_must_be_custom_and_of_a_type_events_have() {
+    let event = |project: &Project| {
+        project.object(
+            "Ping__e",
+            "<label>Ping</label><eventType>HighVolume</eventType>\
+             <publishBehavior>PublishAfterCommit</publishBehavior>",
+        );
+    };
+    for (name, body, expected) in [
+        (
+            "Tier__c",
+            "<label>Tier</label><type>Picklist</type><valueSet><valueSetDefinition>\
+             <value><fullName>Gold</fullName></value></valueSetDefinition></valueSet>",
+            "Picklist",
+        ),
+        (
+            "Notes__c",
+            "<label>Notes</label><type>TextArea</type>",
+            "TextArea",
+        ),
+        ("Mail__c", "<label>Mail</label><type>Email</type>", "Email"),
+        (
+            "Price__c",
+            "<label>Price</label><precision>5</precision><scale>2</scale><type>Currency</type>",
+            "Currency",
+        ),
+    ] {
+        let project = Project::new();
+        event(&project);
+        let file = project.field("Ping__e", name, body);
+        let error = project.refused(&file, &[&format!("Ping__e.{name}"), expected]);
+        assert!(
+            matches!(error.problem(), Some(Problem::NotForEvents(t)) if *t == expected),
+            "{error}"
+        );
+    }
+
+    let project = Project::new();
+    event(&project);
+    let file = project.field(
+        "Ping__e",
+        "CreatedDate",
+        "<label>Created</label><type>DateTime</type>",
+    );
+    let error = project.refused(&file, &["Ping__e.CreatedDate", "only custom fields"]);
+    assert!(matches!(error.problem(), Some(Problem::NotCustom)));
+
+    // Every type an event may have loads; the same Picklist on an ordinary object does too.
+    let project = Project::new();
+    event(&project);
+    for (name, body) in [
+        ("Code__c", text_field("Code", "18")),
+        (
+            "Story__c",
+            "<label>S</label><length>1000</length><type>LongTextArea</type>".into(),
+        ),
+        (
+            "Count__c",
+            "<label>C</label><precision>3</precision><scale>0</scale><type>Number</type>".into(),
+        ),
+        ("Rush__c", "<label>R</label><type>Checkbox</type>".into()),
+        ("Due__c", "<label>D</label><type>Date</type>".into()),
+        ("At__c", "<label>A</label><type>DateTime</type>".into()),
+    ] {
+        project.field("Ping__e", name, &body);
+    }
+    project.field(
+        "Order",
+        "Tier__c",
+        "<label>Tier</label><type>Picklist</type><valueSet><valueSetDefinition>\
+         <value><fullName>Gold</fullName></value></valueSetDefinition></valueSet>",
+    );
+    let source = project.load().expect("loads");
+    assert_eq!(source.object("Ping__e").expect("the event").fields.len(), 6);
+}
