@@ -6,9 +6,13 @@
 //! against its schema before use, and allocations are capped process-wide, so a datum that
 //! claims a huge string fails instead of exhausting memory.
 
-use std::sync::Once;
+use std::{collections::HashMap, sync::Once};
 
-use apache_avro::{Schema, types::Value};
+use apache_avro::{
+    Schema,
+    schema::{DecimalSchema, FixedSchema, InnerDecimalSchema, UuidSchema},
+    types::Value,
+};
 use bridge_runtime::salesforce::SalesforceId;
 
 /// The most bytes one decoded value may allocate: events are at most 1 MB.
@@ -126,7 +130,8 @@ fn malformed(value: &str, detail: &str) -> PoisonReason {
 
 /// Parses a writer schema from `GetSchema`'s JSON. A recursive schema (a record that contains
 /// itself) is refused: Salesforce never sends one, and decoding a deeply nested datum of it
-/// would exhaust the stack.
+/// would exhaust the stack. So is a schema whose datums could take memory out of all proportion
+/// to the payload (see [`unbounded_decoding`]); Salesforce never sends one either.
 pub fn parse_schema(schema_id: &str, json: &str) -> Result<Schema, PoisonReason> {
     let bad = |detail: String| PoisonReason::BadSchema {
         schema_id: schema_id.to_owned(),
@@ -136,7 +141,107 @@ pub fn parse_schema(schema_id: &str, json: &str) -> Result<Schema, PoisonReason>
     if is_recursive(&schema, &mut Vec::new()) {
         return Err(bad("the schema refers to itself".to_owned()));
     }
+    if let Some(problem) = unbounded_decoding(&schema) {
+        return Err(bad(problem));
+    }
     Ok(schema)
+}
+
+/// What in `schema` would let a small payload take unbounded memory, which the allocation cap
+/// does not prevent: apache-avro allocates a `fixed` of the declared size before reading it,
+/// and caps each array on its own, so an array of arrays of items that take no bytes (`null`,
+/// a record without fields, a zero-size `fixed`) turns a few kilobytes into gigabytes.
+fn unbounded_decoding(schema: &Schema) -> Option<String> {
+    let mut named = HashMap::new();
+    collect_named(schema, &mut named);
+    find_unbounded(schema, &named)
+}
+
+/// The fixed part of a schema that is, or is carried by, a `fixed`.
+fn fixed_of(schema: &Schema) -> Option<&FixedSchema> {
+    match schema {
+        Schema::Fixed(fixed)
+        | Schema::Duration(fixed)
+        | Schema::Uuid(UuidSchema::Fixed(fixed))
+        | Schema::Decimal(DecimalSchema {
+            inner: InnerDecimalSchema::Fixed(fixed),
+            ..
+        }) => Some(fixed),
+        _ => None,
+    }
+}
+
+/// Every named type in `schema` by full name, so that references can be followed.
+fn collect_named<'a>(schema: &'a Schema, named: &mut HashMap<String, &'a Schema>) {
+    match schema {
+        Schema::Record(record) => {
+            named.insert(record.name.fullname(None), schema);
+            for field in &record.fields {
+                collect_named(&field.schema, named);
+            }
+        }
+        Schema::Enum(enumeration) => {
+            named.insert(enumeration.name.fullname(None), schema);
+        }
+        Schema::Union(union) => {
+            for variant in union.variants() {
+                collect_named(variant, named);
+            }
+        }
+        Schema::Array(array) => collect_named(&array.items, named),
+        Schema::Map(map) => collect_named(&map.types, named),
+        _ => {
+            if let Some(fixed) = fixed_of(schema) {
+                named.insert(fixed.name.fullname(None), schema);
+            }
+        }
+    }
+}
+
+fn find_unbounded(schema: &Schema, named: &HashMap<String, &Schema>) -> Option<String> {
+    if let Some(fixed) = fixed_of(schema)
+        && fixed.size > MAX_ALLOCATION
+    {
+        return Some(format!(
+            "a fixed of {} bytes is larger than any event",
+            fixed.size
+        ));
+    }
+    match schema {
+        Schema::Record(record) => record
+            .fields
+            .iter()
+            .find_map(|field| find_unbounded(&field.schema, named)),
+        Schema::Union(union) => union
+            .variants()
+            .iter()
+            .find_map(|variant| find_unbounded(variant, named)),
+        Schema::Array(array) if takes_no_bytes(&array.items, named, 0) => {
+            Some("an array's items take no bytes, so a few bytes could hold millions".to_owned())
+        }
+        Schema::Array(array) => find_unbounded(&array.items, named),
+        Schema::Map(map) => find_unbounded(&map.types, named),
+        _ => None,
+    }
+}
+
+/// Whether a datum of `schema` can be encoded in zero bytes. References deeper than any real
+/// schema nests are taken to be (the schema is then refused, never decoded).
+fn takes_no_bytes(schema: &Schema, named: &HashMap<String, &Schema>, depth: usize) -> bool {
+    if depth > 64 {
+        return true;
+    }
+    match schema {
+        Schema::Null => true,
+        Schema::Record(record) => record
+            .fields
+            .iter()
+            .all(|field| takes_no_bytes(&field.schema, named, depth + 1)),
+        Schema::Ref { name } => named
+            .get(&name.fullname(None))
+            .is_none_or(|target| takes_no_bytes(target, named, depth + 1)),
+        _ => fixed_of(schema).is_some_and(|fixed| fixed.size == 0),
+    }
 }
 
 /// Whether `schema` refers back to a named type that encloses it.
@@ -257,6 +362,54 @@ mod tests {
             parse_schema("n", nested).is_ok(),
             "a second use of a sibling type is not recursion"
         );
+    }
+
+    /// Found by the `avro_event` fuzz target: a schema declaring a `fixed` of
+    /// 6,600,000,099,775,530 bytes made apache-avro allocate that much before reading the datum,
+    /// and the process aborted (the allocation cap does not cover `fixed`).
+    #[test]
+    fn a_fixed_larger_than_any_event_is_refused() {
+        let reproducer = b"\x03{\"type\":\"record\",\"name\":\"A\",\"pamespace\":\"x\",\"fields\":[{\"name\":\"b\",\"type\":{\"type\":\"record\",\"name\":\"B\",\"fields\":[\"P\",\"Q\"]}},{\"name\":\"f\",\"type\":{\"type\":\"fixed\",\"name\":\"F\",\"size\":6600000099775530}},{\"name\":\"edOrrId__c\",\"type\":\"string\"}]}";
+        let json = std::str::from_utf8(&reproducer[1..]).unwrap();
+        assert!(matches!(
+            parse_schema("f", json),
+            Err(PoisonReason::BadSchema { .. })
+        ));
+        let decimal = r#"{"type":"record","name":"D","fields":[{"name":"d","type":{"type":"fixed","name":"G","size":3000000,"logicalType":"decimal","precision":4}}]}"#;
+        assert!(parse_schema("d", decimal).is_err());
+        let small = r#"{"type":"record","name":"S","fields":[{"name":"f","type":{"type":"fixed","name":"F","size":16}}]}"#;
+        assert!(parse_schema("s", small).is_ok());
+    }
+
+    /// An array of arrays of `null`: apache-avro caps each array on its own, so 3.6 KB of
+    /// payload (900 inner arrays claiming 30,000 nulls each) took 1.5 GB and 2.4 s to decode,
+    /// and a 1 MB event would take hundreds of gigabytes. Schemas whose arrays hold items that
+    /// take no bytes are refused.
+    #[test]
+    fn arrays_of_items_that_take_no_bytes_are_refused() {
+        for items in [
+            r#""null""#,
+            r#"{"type":"record","name":"Empty","fields":[]}"#,
+            r#"{"type":"fixed","name":"Z","size":0}"#,
+            r#"{"type":"array","items":"null"}"#,
+        ] {
+            let json = format!(
+                r#"{{"type":"record","name":"E","fields":[{{"name":"a","type":{{"type":"array","items":{items}}}}},{{"name":"OrderId__c","type":"string"}}]}}"#
+            );
+            assert!(
+                matches!(
+                    parse_schema("a", &json),
+                    Err(PoisonReason::BadSchema { .. })
+                ),
+                "{items}"
+            );
+        }
+        // Through a reference to a named empty record, and inside a map.
+        let referenced = r#"{"type":"record","name":"E","fields":[{"name":"x","type":{"type":"record","name":"Empty","fields":[]}},{"name":"a","type":{"type":"map","values":{"type":"array","items":"Empty"}}}]}"#;
+        assert!(parse_schema("r", referenced).is_err());
+        // Arrays of things that take at least a byte each stay.
+        let fine = r#"{"type":"record","name":"E","fields":[{"name":"a","type":{"type":"array","items":{"type":"array","items":["null","string"]}}},{"name":"m","type":{"type":"map","values":"null"}}]}"#;
+        assert!(parse_schema("f", fine).is_ok());
     }
 
     #[test]
