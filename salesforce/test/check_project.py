@@ -8,7 +8,11 @@ It checks that every XML file parses; that the converted package.xml names every
 source holds (so the converter skipped nothing); that the names the components use for each other
 (fields, picklist values, the custom permission, the event, the Lightning component) exist; and
 the properties that make one approval publish exactly one event and keep the bridge's own writes
-from publishing any. It cannot tell whether an org accepts the metadata: only a deploy does.
+from publishing any; that field files agree with their names and list no picklist value twice, and
+that the event has only the field types platform events have; and that the permission sets let
+the bridge read and write every field the fulfillment service declares it uses
+(fulfillment/src/orchestrator/fields_used.rs, beside this project) and let an operator write what
+Provision / Retry writes. It cannot tell whether an org accepts the metadata: only a deploy does.
 Every problem found is printed, one a line, and the exit status is 1 when there is any.
 """
 
@@ -34,22 +38,16 @@ AFTER_SAVE_FLOW = "Order_Publish_Provision_Request"
 EVENT = "OrderProvisionRequested__e"
 QUICK_ACTION = "Order.Provision_Retry"
 
-# What the bridge reads (SOQL) and writes (PATCH) through its integration user.
-FIELDS_READ = [
-    "Account.WH_Client_ID__c",
-    "Product2.WH_Product_ID__c",
-    "Product2.Billing_Cycle__c",
-    "Order.WHMCS_Order_ID__c",
-    "Order.Activation_Status__c",
-    "Order.Activation_Error_Code__c",
-    "Order.Activation_Error_Message__c",
-]
-FIELDS_WRITTEN = [
-    "Order.Activation_Status__c",
-    "Order.Activation_Error_Code__c",
-    "Order.Activation_Error_Message__c",
-    "Order.WHMCS_Order_ID__c",
-]
+# Where the fulfillment service declares every custom field it reads (SOQL) and writes (PATCH)
+# through the integration user, relative to the repository root (the project's parent folder).
+FIELDS_USED_SOURCE = Path("fulfillment/src/orchestrator/fields_used.rs")
+FIELD_USE = re.compile(
+    r'FieldUse\s*\{\s*object:\s*"(\w+)",\s*field:\s*"(\w+)",\s*access:\s*Access::(Read|Write)\b'
+)
+
+# The field types a platform event can have (Setup offers no others for events).
+EVENT_FIELD_TYPES = {"Checkbox", "Date", "DateTime", "Number", "Text", "LongTextArea"}
+
 OBJECTS_READ = ["Account", "Order", "Product2", EVENT]
 USER_PERMISSIONS = ["ApiEnabled", "EditActivatedOrders"]
 
@@ -150,6 +148,38 @@ def field_exists(fields, qualified):
     if obj == "Order" and name in STANDARD_ORDER_FIELDS:
         return True
     return name in fields.get(obj, {})
+
+
+def check_field_files(default):
+    """What sf project convert does not look at: a field's <fullName> against its file name, a
+    picklist value listed twice, and the event's field types and publish behaviour."""
+    for path in sorted(default.glob("objects/*/fields/*.field-meta.xml")):
+        root = parse(path)
+        if root is None:
+            continue
+        obj, name = path.parent.parent.name, path.name[: -len(".field-meta.xml")]
+        full_name = text_of(root, "fullName")
+        if full_name is not None and full_name != name:
+            problem(f"{path}: <fullName> is {full_name!r}, not {name!r} as the file name says")
+        seen = set()
+        for value in root.findall(f"{Q}valueSet/{Q}valueSetDefinition/{Q}value/{Q}fullName"):
+            key = (value.text or "").strip().lower()
+            if key in seen:
+                problem(f"{path}: the picklist lists {value.text!r} twice")
+            seen.add(key)
+        if obj.endswith("__e"):
+            kind = text_of(root, "type")
+            if kind not in EVENT_FIELD_TYPES:
+                problem(f"{path}: a platform event cannot have a {kind} field")
+            if not name.endswith("__c"):
+                problem(f"{path}: a platform event has only custom fields (__c)")
+    event = default / "objects" / EVENT / f"{EVENT}.object-meta.xml"
+    root = parse(event) if event.is_file() else None
+    if root is None:
+        problem(f"{event}: missing")
+    elif text_of(root, "publishBehavior") != "PublishAfterCommit":
+        # The bridge reads the Order the event names: it must see the committed save.
+        problem(f"{event}: publishBehavior must be PublishAfterCommit")
 
 
 def check_descriptions(default):
@@ -270,7 +300,34 @@ def permissions_of(root):
     return fls, objects, users, custom
 
 
-def check_permission_sets(default, fields):
+def fields_used(project):
+    """(field, access) for every custom field the fulfillment service declares, read from its
+    Rust declarations so that a field it starts using cannot miss its field-level security."""
+    source = project.resolve().parent / FIELDS_USED_SOURCE
+    if not source.is_file():
+        problem(f"{source}: missing: the services' field declarations are checked against the permission set")
+        return []
+    code = source.read_text(encoding="utf-8")
+    declared = [(f"{obj}.{field}", access) for obj, field, access in FIELD_USE.findall(code)]
+    # Every `FieldUse {` literal must have been read, else a changed layout would hide fields.
+    if not declared or len(declared) != len(re.findall(r"FieldUse\s*\{", code)):
+        problem(f"{source}: could not read every FieldUse (object, field, access) declaration")
+    return declared
+
+
+def operator_writes(default):
+    """The Order fields Provision / Retry writes: the keys of the record input retryPlan.js builds."""
+    plan = default / "lwc" / "provisionRetry" / "retryPlan.js"
+    if not plan.is_file():
+        problem(f"{plan}: missing")
+        return []
+    written = sorted(set(re.findall(r"\b(\w+__c)\s*:", plan.read_text(encoding="utf-8"))))
+    if not written:
+        problem(f"{plan}: names no field it writes")
+    return [f"Order.{field}" for field in written]
+
+
+def check_permission_sets(default, fields, used, retried):
     if not (default / "customPermissions" / f"{CUSTOM_PERMISSION}.customPermission-meta.xml").is_file():
         problem(f"the custom permission {CUSTOM_PERMISSION} is missing")
     for path in default.glob("permissionsets/*.permissionset-meta.xml"):
@@ -285,11 +342,10 @@ def check_permission_sets(default, fields):
             problem(f"{path}: hasActivationRequired must be false (a headless login never activates it)")
         name = path.name[: -len(".permissionset-meta.xml")]
         if name == PERMISSION_SET:
-            for field in FIELDS_READ:
+            for field, access in used:
                 if fls.get(field, (None, None))[0] != "true":
                     problem(f"{path}: the bridge reads {field}, which is not readable")
-            for field in FIELDS_WRITTEN:
-                if fls.get(field) != ("true", "true"):
+                if access == "Write" and fls.get(field) != ("true", "true"):
                     problem(f"{path}: the bridge writes {field}, which is not editable")
             for obj in OBJECTS_READ:
                 if objects.get(obj, (None, None))[0] != "true":
@@ -304,6 +360,14 @@ def check_permission_sets(default, fields):
         elif CUSTOM_PERMISSION in custom:
             # The flows skip whoever holds it: an operator with it could never retry.
             problem(f"{path}: only {PERMISSION_SET} may grant {CUSTOM_PERMISSION}")
+        if name == OPERATOR_PERMISSION_SET:
+            for field in retried:
+                if fls.get(field) != ("true", "true"):
+                    problem(f"{path}: Provision / Retry writes {field}, which is not editable")
+            if objects.get("Order", (None, None)) != ("true", "true"):
+                problem(f"{path}: Provision / Retry needs read and edit on Order")
+            if "EditActivatedOrders" not in users:
+                problem(f"{path}: Provision / Retry edits activated Orders: EditActivatedOrders")
     if not (default / "permissionsets" / f"{PERMISSION_SET}.permissionset-meta.xml").is_file():
         problem(f"the permission set {PERMISSION_SET} is missing")
     if not (default / "permissionsets" / f"{OPERATOR_PERMISSION_SET}.permissionset-meta.xml").is_file():
@@ -353,7 +417,8 @@ def main():
     fields, picklists = load_fields(default)
     check_descriptions(default)
     check_flows(default, fields, picklists)
-    check_permission_sets(default, fields)
+    check_field_files(default)
+    check_permission_sets(default, fields, fields_used(project), operator_writes(default))
     check_quick_action(default, fields, picklists)
 
     for line in problems:
