@@ -152,6 +152,9 @@ pub enum Problem {
          not ending in an underscore, then its suffix such as __c)"
     )]
     BadName,
+    /// An element the definition may hold once appears more than once.
+    #[error("<{0}> appears more than once")]
+    Repeated(&'static str),
     /// A picklist lists the same value twice (values differing only in case are the same).
     #[error("the picklist lists the value {0:?} twice")]
     DuplicateValue(String),

@@ -70,6 +70,9 @@ pub(super) fn read_object(path: &Path, object: &str) -> Result<ObjectMeta, Sourc
 fn parse_field(text: &str, name: &str) -> Result<(String, FieldType, bool), Problem> {
     let document = Document::parse(text).map_err(|err| Problem::Xml(err.to_string()))?;
     let root = root_named(&document, "CustomField")?;
+    for name in FIELD_ELEMENTS {
+        once(root, name)?;
+    }
     if let Some(full_name) = child_text(root, "fullName")
         && full_name != name
     {
@@ -116,6 +119,9 @@ fn parse_field(text: &str, name: &str) -> Result<(String, FieldType, bool), Prob
 fn parse_object(text: &str, name: &str) -> Result<ObjectMeta, Problem> {
     let document = Document::parse(text).map_err(|err| Problem::Xml(err.to_string()))?;
     let root = root_named(&document, "CustomObject")?;
+    for name in ["label", "publishBehavior", "eventType"] {
+        once(root, name)?;
+    }
     let is_event = name.ends_with("__e");
     let label = if is_event || name.ends_with("__c") {
         Some(required_text(root, "label")?.to_owned())
@@ -151,6 +157,33 @@ fn root_named<'a, 'input>(
             found: found.to_owned(),
             expected,
         })
+    }
+}
+
+/// The elements of a field definition the loader reads: each may appear once.
+const FIELD_ELEMENTS: [&str; 9] = [
+    "fullName",
+    "label",
+    "type",
+    "required",
+    "length",
+    "precision",
+    "scale",
+    "defaultValue",
+    "valueSet",
+];
+
+/// Refuses a second `name` child of `node`: the platform's schema allows one, and reading only
+/// the first would hide what the second says.
+fn once(node: Node<'_, '_>, name: &'static str) -> Result<(), Problem> {
+    let count = node
+        .children()
+        .filter(|child| child.is_element() && child.tag_name().name() == name)
+        .count();
+    if count > 1 {
+        Err(Problem::Repeated(name))
+    } else {
+        Ok(())
     }
 }
 
@@ -242,6 +275,9 @@ fn digits(node: Node<'_, '_>) -> Result<(u8, u8), Problem> {
 /// A picklist's own values (inactive ones left out) and whether it is restricted.
 fn picklist(root: Node<'_, '_>) -> Result<FieldType, Problem> {
     let value_set = child(root, "valueSet").ok_or(Problem::NoPicklistValues)?;
+    for name in ["valueSetName", "restricted", "valueSetDefinition"] {
+        once(value_set, name)?;
+    }
     if let Some(name) = child_text(value_set, "valueSetName") {
         return Err(Problem::GlobalValueSet(name.to_owned()));
     }

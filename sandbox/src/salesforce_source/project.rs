@@ -49,6 +49,8 @@ pub(super) fn object_folders(root: &Path) -> Result<Vec<PathBuf>, SourceError> {
         .ok_or_else(|| bad("no packageDirectories".to_owned()))?;
 
     let mut folders = Vec::new();
+    // Each package directory as its plain components, to find two that overlap.
+    let mut seen: Vec<(&str, PathBuf)> = Vec::new();
     for package in packages {
         let path = package
             .get("path")
@@ -63,6 +65,20 @@ pub(super) fn object_folders(root: &Path) -> Result<Vec<PathBuf>, SourceError> {
                 "the package directory {path:?} is not a relative path inside the project"
             )));
         }
+        let plain: PathBuf = Path::new(path)
+            .components()
+            .filter(|part| matches!(part, Component::Normal(_)))
+            .collect();
+        if let Some((other, _)) = seen
+            .iter()
+            .find(|(_, known)| known.starts_with(&plain) || plain.starts_with(known))
+        {
+            // The same folder read twice would report each of its fields as defined twice.
+            return Err(bad(format!(
+                "the package directories {other:?} and {path:?} overlap"
+            )));
+        }
+        seen.push((path, plain));
         let dir = root.join(path);
         check_no_link_below(root, Path::new(path))?;
         if read::kind_of(&dir).ok().flatten() != Some(Kind::Dir) {

@@ -264,3 +264,42 @@ fn a_platform_event_field_must_be_custom_and_of_a_type_events_have() {
     let source = project.load().expect("loads");
     assert_eq!(source.object("Ping__e").expect("the event").fields.len(), 6);
 }
+
+#[test]
+fn an_element_read_once_that_appears_twice_is_refused() {
+    let project = Project::new();
+    let file = project.field(
+        "Order",
+        "Code__c",
+        "<label>Code</label><length>5</length><type>Text</type><type>Checkbox</type>",
+    );
+    let error = project.refused(&file, &["Order.Code__c", "<type> appears more than once"]);
+    assert!(matches!(error.problem(), Some(Problem::Repeated("type"))));
+
+    let project = Project::new();
+    let file = project.field(
+        "Order",
+        "Tier__c",
+        "<label>T</label><type>Picklist</type><valueSet><restricted>true</restricted>\
+         <restricted>false</restricted><valueSetDefinition><value><fullName>A</fullName>\
+         </value></valueSetDefinition></valueSet>",
+    );
+    project.refused(&file, &["Order.Tier__c", "<restricted>"]);
+}
+
+#[test]
+fn package_directories_that_overlap_are_refused() {
+    for (first, second) in [
+        ("force-app", "force-app"),
+        ("force-app", "./force-app/main"),
+        (".", "force-app"),
+    ] {
+        let project = Project::new();
+        let file = project.write(
+            "sfdx-project.json",
+            &serde_json::json!({"packageDirectories": [{"path": first}, {"path": second}]})
+                .to_string(),
+        );
+        project.refused(&file, &["overlap", first, second]);
+    }
+}
