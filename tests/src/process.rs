@@ -62,11 +62,6 @@ impl ServiceProcess {
         })
     }
 
-    /// The process id, for reading `/proc/<pid>` (benchmarks measure memory and CPU time).
-    pub fn id(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Every line captured so far.
     pub fn lines(&self) -> Vec<String> {
         self.captured.lines.lock().expect("capture lock").clone()

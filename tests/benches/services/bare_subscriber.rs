@@ -6,7 +6,7 @@
 //!
 //! It reads ingest's environment (`SF_*`, `SF_PUBSUB_ENDPOINT`, the channel) plus
 //! `BENCH_EXPECT`, subscribes at EARLIEST, and prints `done <events> <µs from the first
-//! event's arrival to the last one decoded>`.
+//! event's arrival to the last one decoded> <µs of CPU it used>`.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -21,7 +21,7 @@ use ingest::{
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::child::RoleProcess;
+use crate::{child::RoleProcess, procfs::own_cpu_time};
 
 /// The `BENCH_ROLE` of the bare subscriber.
 pub(crate) const ROLE: &str = "bare-subscriber";
@@ -96,18 +96,23 @@ pub(crate) async fn run() -> Result<(), String> {
         }
     }
     let elapsed = first.map(|at| at.elapsed()).unwrap_or_default();
-    println!("done {decoded} {}", elapsed.as_micros());
+    println!(
+        "done {decoded} {} {}",
+        elapsed.as_micros(),
+        own_cpu_time().as_micros()
+    );
     Ok(())
 }
 
 /// Runs a bare subscriber over `expect` events with `env` (ingest's); returns events per
-/// second.
-pub(crate) async fn measure(env: &HashMap<String, String>, expect: usize) -> f64 {
+/// second and the CPU time it used.
+pub(crate) async fn measure(env: &HashMap<String, String>, expect: usize) -> (f64, Duration) {
     let mut env = env.clone();
     env.insert("BENCH_EXPECT".to_owned(), expect.to_string());
     let mut process = RoleProcess::start(ROLE, &env);
     let parts = process.answer("done", Duration::from_secs(300)).await;
     let events: f64 = parts.first().and_then(|n| n.parse().ok()).unwrap_or(0.0);
     let micros: f64 = parts.get(1).and_then(|n| n.parse().ok()).unwrap_or(0.0);
-    events / (micros.max(1.0) / 1e6)
+    let cpu = parts.get(2).and_then(|n| n.parse().ok()).unwrap_or(0);
+    (events / (micros.max(1.0) / 1e6), Duration::from_micros(cpu))
 }

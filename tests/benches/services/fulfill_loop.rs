@@ -4,7 +4,7 @@
 //! EventUuid, replay id, deadline, bearer token), and nothing else.
 //!
 //! Reads `BENCH_TARGET` (`host:port`), `BENCH_CALLS` and `BENCH_CONCURRENCY`; prints
-//! `done <calls> <µs from the first call to the last answer>`.
+//! `done <calls> <µs from the first call to the last answer> <µs of CPU it used>`.
 //!
 //! Paced (`BENCH_RATE` calls a second, one at a time), it is the latency run's floor: it
 //! prints `sent <order id> <µs since the epoch>` for each call, noted right before the call,
@@ -29,7 +29,7 @@ use tonic::{
     transport::{Channel, Endpoint},
 };
 
-use crate::{child::RoleProcess, instant::wall_us, stack::order_id};
+use crate::{child::RoleProcess, instant::wall_us, procfs::own_cpu_time, stack::order_id};
 
 /// The `BENCH_ROLE` of the loop.
 pub(crate) const ROLE: &str = "fulfill-loop";
@@ -80,7 +80,11 @@ pub(crate) async fn run() -> Result<(), String> {
     while let Some(done) = workers.join_next().await {
         done.map_err(|err| err.to_string())??;
     }
-    println!("done {calls} {}", started.elapsed().as_micros());
+    println!(
+        "done {calls} {} {}",
+        started.elapsed().as_micros(),
+        own_cpu_time().as_micros()
+    );
     Ok(())
 }
 
@@ -159,8 +163,8 @@ pub(crate) async fn paced_send_times(
     }
 }
 
-/// Runs the loop against `target`; returns calls per second.
-pub(crate) async fn measure(target: &str, calls: usize, concurrency: usize) -> f64 {
+/// Runs the loop against `target`; returns calls per second and the CPU time it used.
+pub(crate) async fn measure(target: &str, calls: usize, concurrency: usize) -> (f64, Duration) {
     let env = HashMap::from([
         ("BENCH_TARGET".to_owned(), target.to_owned()),
         ("BENCH_CALLS".to_owned(), calls.to_string()),
@@ -170,5 +174,6 @@ pub(crate) async fn measure(target: &str, calls: usize, concurrency: usize) -> f
     let parts = process.answer("done", Duration::from_secs(300)).await;
     let calls: f64 = parts.first().and_then(|n| n.parse().ok()).unwrap_or(0.0);
     let micros: f64 = parts.get(1).and_then(|n| n.parse().ok()).unwrap_or(0.0);
-    calls / (micros.max(1.0) / 1e6)
+    let cpu = parts.get(2).and_then(|n| n.parse().ok()).unwrap_or(0);
+    (calls / (micros.max(1.0) / 1e6), Duration::from_micros(cpu))
 }

@@ -27,10 +27,11 @@ use tonic::{Request, metadata::MetadataValue, transport::Channel};
 use crate::{
     binaries::Binaries,
     fulfillment_floor,
-    procfs::{self, RssSampler},
+    procfs::{self, RssSampler, mb},
     redis_info::CommandStats,
+    service::Service,
     settings::Settings,
-    stack::{Ground, Service},
+    stack::Ground,
     summary::{Section, Spread},
 };
 
@@ -39,16 +40,16 @@ pub(crate) const IDLE_LIMIT: u64 = 30_000_000;
 /// See [`IDLE_LIMIT`].
 pub(crate) const LOADED_LIMIT: u64 = 60_000_000;
 
-/// Bytes as MB, for checks.
-pub(crate) fn mb(bytes: u64) -> f64 {
-    bytes as f64 / 1e6
-}
-
 /// Runs the section.
 pub(crate) async fn run(binaries: &Binaries, settings: &Settings) -> Section {
     let ground = Ground::start(settings.upstream_latency).await;
     let world = &ground.world;
-    let service = Service::start(&binaries.fulfillment, &ground.fulfillment_env(&[]));
+    let service = Service::start(
+        "fulfillment",
+        &binaries.fulfillment,
+        &ground.fulfillment_env(&[]),
+    )
+    .await;
     let pid = service.id();
 
     let vps = world.offering("VPS Small", "Monthly");
@@ -118,7 +119,7 @@ pub(crate) async fn run(binaries: &Binaries, settings: &Settings) -> Section {
 
     let salesforce = world.salesforce.requests().split_off(salesforce_before);
     let whmcs = world.whmcs.calls().split_off(whmcs_before);
-    service.stop("fulfillment");
+    service.stop().await;
 
     let count = measured.len();
     let calls_per_order = (salesforce.len() + whmcs.len()) as f64 / count as f64;

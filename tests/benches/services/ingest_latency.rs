@@ -18,8 +18,9 @@ use crate::{
     fulfill_loop,
     instant::{InstantServer, wall_us},
     procfs,
+    service::Service,
     settings::Settings,
-    stack::{Ground, Service, WAIT, order_id, poll},
+    stack::{Ground, WAIT, order_id, poll},
     summary::{Section, Spread, ms},
 };
 
@@ -37,7 +38,7 @@ pub(crate) async fn run(binaries: &Binaries, settings: &Settings) -> Section {
             settings.ingest_concurrency.to_string(),
         )],
     );
-    let ingest = Service::start(&binaries.ingest, &env);
+    let ingest = Service::start("ingest", &binaries.ingest, &env).await;
     let pubsub = ground.world.pubsub.clone();
     poll("ingest to subscribe", WAIT, || {
         let open = pubsub.active_streams() > 0;
@@ -69,7 +70,7 @@ pub(crate) async fn run(binaries: &Binaries, settings: &Settings) -> Section {
     let wall = started.elapsed();
     let arrivals = instant.arrivals().await;
     let enqueued = enqueue_times(&ingest);
-    ingest.stop("ingest");
+    ingest.stop().await;
 
     // The floor: one gRPC hop from a bare client, at the same rate, to the same server.
     let floor_sent =

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use crate::{
     binaries::Binaries,
-    fulfillment_run::{IDLE_LIMIT, LOADED_LIMIT, mb},
+    fulfillment_run::{IDLE_LIMIT, LOADED_LIMIT},
     ingest_throughput::CURSOR_KEY,
     instant::InstantServer,
-    procfs::{self, RssSampler},
+    procfs::{self, RssSampler, mb},
     redis_info,
+    service::Service,
     settings::Settings,
-    stack::{Ground, Service, WAIT, order_id, poll},
+    stack::{Ground, WAIT, order_id, poll},
     summary::Section,
 };
 
@@ -36,7 +37,7 @@ pub(crate) async fn run(binaries: &Binaries, _settings: &Settings) -> Section {
         &instant.address,
         &[("INGEST_CONCURRENCY", IN_FLIGHT.to_string())],
     );
-    let ingest = Service::start(&binaries.ingest, &env);
+    let ingest = Service::start("ingest", &binaries.ingest, &env).await;
     let pid = ingest.id();
     let pubsub = ground.world.pubsub.clone();
     poll("ingest to subscribe", WAIT, || {
@@ -65,7 +66,7 @@ pub(crate) async fn run(binaries: &Binaries, _settings: &Settings) -> Section {
     let stats = instant.stats().await;
     let loaded = procfs::memory(pid);
     let peak_rss = sampler.peak();
-    ingest.stop("ingest");
+    ingest.stop().await;
 
     let mut section = Section::new("4. ingest memory");
     section.at_most("VmRSS at idle", mb(idle.rss), mb(IDLE_LIMIT), "MB");

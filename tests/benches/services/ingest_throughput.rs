@@ -18,8 +18,9 @@ use crate::{
     instant::{InstantServer, wall_us},
     procfs, redis_info,
     redis_info::CommandStats,
+    service::Service,
     settings::Settings,
-    stack::{Ground, Service, order_id, poll},
+    stack::{Ground, order_id, poll},
     summary::Section,
 };
 
@@ -46,12 +47,30 @@ pub(crate) async fn run(binaries: &Binaries, settings: &Settings) -> Section {
         ],
     );
 
-    let bare = bare_subscriber::measure(&env, events).await;
-    let looped = fulfill_loop::measure(&instant.address, events, settings.ingest_concurrency).await;
+    let own_before = procfs::own_cpu_time();
+    let (bare, bare_cpu) = bare_subscriber::measure(&env, events).await;
+    let bare_emulator = procfs::own_cpu_time().saturating_sub(own_before);
+
+    let instant_before = instant.stats().await.cpu;
+    let (looped, loop_cpu) =
+        fulfill_loop::measure(&instant.address, events, settings.ingest_concurrency).await;
+    let loop_instant = instant.stats().await.cpu.saturating_sub(instant_before);
     instant.reset().await;
 
     let before = CommandStats::read(&ground.redis);
-    let ingest = Service::start(&binaries.ingest, &env);
+    let instant_before = instant.stats().await.cpu;
+    let own_before = procfs::own_cpu_time();
+    let ingest = Service::start("ingest", &binaries.ingest, &env).await;
+    // Watching the cursor every millisecond costs this process CPU the services could use:
+    // wait for the last call first, cheaply, then watch closely.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    while instant.stats().await.calls < events as u64 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ingest did not dispatch every event"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let end_us = poll(
         "the cursor to reach the last event",
         Duration::from_secs(300),
@@ -62,15 +81,18 @@ pub(crate) async fn run(binaries: &Binaries, settings: &Settings) -> Section {
         },
     )
     .await;
+    let own = procfs::own_cpu_time().saturating_sub(own_before);
     let stats = instant.stats().await;
+    let ingest_instant = stats.cpu.saturating_sub(instant_before);
     let commands = before.since(&CommandStats::read(&ground.redis));
     let cpu = procfs::cpu_time(ingest.id());
     let memory = procfs::memory(ingest.id());
-    ingest.stop("ingest");
+    ingest.stop().await;
 
     let seconds = end_us.saturating_sub(stats.first_us) as f64 / 1e6;
     let rate = events as f64 / seconds.max(1e-6);
     let limit = bare.min(looped);
+    let per_event = |cpu: Duration| cpu.as_secs_f64() * 1e6 / events as f64;
     let mut section = Section::new("1. ingest throughput");
     section.at_least(
         "events/s, ingest (decode, Fulfill, cursor)",
@@ -97,14 +119,21 @@ pub(crate) async fn run(binaries: &Binaries, settings: &Settings) -> Section {
         "limit = min(bare subscriber {bare:.0} ev/s, plain Fulfill loop {looped:.0} calls/s)"
     ));
     section.detail(format!(
+        "CPU µs per event, by process (start-up included): bare subscriber {:.1} + emulator {:.1}; \
+         loop {:.1} + instant server {:.1}; ingest {:.1} + instant server {:.1} + emulator (this process) {:.1}",
+        per_event(bare_cpu),
+        per_event(bare_emulator),
+        per_event(loop_cpu),
+        per_event(loop_instant),
+        per_event(cpu),
+        per_event(ingest_instant),
+        per_event(own)
+    ));
+    section.detail(format!(
         "Redis over ingest's whole life: {} commands ({}); scripts count their inner commands too",
         commands.total(),
         commands.describe()
     ));
-    section.detail(format!(
-        "ingest CPU {:.1} µs per event (start-up included); VmHWM {:.1} MiB",
-        cpu.as_secs_f64() * 1e6 / events as f64,
-        procfs::mib(memory.hwm)
-    ));
+    section.detail(format!("ingest VmHWM {:.1} MB", procfs::mb(memory.hwm)));
     section
 }

@@ -3,7 +3,7 @@
 //! each call arrived, by the wall clock, so arrival times compare across processes.
 //!
 //! Commands on stdin: `stats` (calls, first and last arrival in µs since the epoch, the most
-//! calls in flight at once), `arrivals` (one `arrival <order id> <µs>` line a call since the
+//! calls in flight at once, the CPU time it used in µs), `arrivals` (one `arrival <order id> <µs>` line a call since the
 //! last `arrivals`, then `end`), `reset` (forget everything).
 
 use std::{
@@ -22,7 +22,7 @@ use bridge_proto::fulfillment::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::child::RoleProcess;
+use crate::{child::RoleProcess, procfs::own_cpu_time};
 
 /// The `BENCH_ROLE` of the instant server.
 pub(crate) const ROLE: &str = "instant-fulfill";
@@ -142,11 +142,12 @@ fn answer(state: &Answering, command: &str) {
         "stats" => {
             let record = state.record();
             println!(
-                "stats {} {} {} {}",
+                "stats {} {} {} {} {}",
                 record.calls,
                 record.first_us,
                 record.last_us,
-                state.max_in_flight.load(Ordering::SeqCst)
+                state.max_in_flight.load(Ordering::SeqCst),
+                own_cpu_time().as_micros()
             );
         }
         "arrivals" => {
@@ -176,6 +177,8 @@ pub(crate) struct Stats {
     pub(crate) last_us: u64,
     /// The most calls held at once (only counted with a hold).
     pub(crate) max_in_flight: u64,
+    /// CPU time the instant server has used since it started.
+    pub(crate) cpu: Duration,
 }
 
 /// The parent's handle on an instant server.
@@ -208,6 +211,7 @@ impl InstantServer {
             first_us: number(1),
             last_us: number(2),
             max_in_flight: number(3),
+            cpu: Duration::from_micros(number(4)),
         }
     }
 

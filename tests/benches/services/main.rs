@@ -35,6 +35,7 @@ mod ingest_throughput;
 mod instant;
 mod procfs;
 mod redis_info;
+mod service;
 mod settings;
 mod stack;
 mod startup;

@@ -52,6 +52,11 @@ pub(crate) fn cpu_time(pid: u32) -> Duration {
     Duration::from_secs_f64(total as f64 / clock_ticks_per_second() as f64)
 }
 
+/// CPU time this process has used so far.
+pub(crate) fn own_cpu_time() -> Duration {
+    cpu_time(std::process::id())
+}
+
 /// `sysconf(_SC_CLK_TCK)`, asked of `getconf` once (100 on every Linux seen).
 pub(crate) fn clock_ticks_per_second() -> u64 {
     static TICKS: OnceLock<u64> = OnceLock::new();
@@ -67,9 +72,9 @@ pub(crate) fn clock_ticks_per_second() -> u64 {
     })
 }
 
-/// Bytes as MiB, for reports.
-pub(crate) fn mib(bytes: u64) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
+/// Bytes as MB (10⁶ bytes, not MiB), as the targets are written.
+pub(crate) fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
 }
 
 /// Samples a process's memory every `every` until dropped; keeps the highest `VmRSS` seen.

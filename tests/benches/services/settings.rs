@@ -32,7 +32,7 @@ impl Settings {
     /// Reads the variables, with defaults for those unset or unreadable.
     pub(crate) fn from_env() -> Self {
         Self {
-            events: number("BENCH_EVENTS", 20_000).max(100),
+            events: number("BENCH_EVENTS", 100_000).max(100),
             latency_events: number("BENCH_LATENCY_EVENTS", 1_000).max(10),
             latency_rate: u32::try_from(number("BENCH_LATENCY_RATE", 100))
                 .unwrap_or(100)

@@ -1,11 +1,10 @@
-//! What every run starts: the emulated world, a private Redis, and the real service binaries
-//! as child processes configured the way `sandbox serve` prints it.
+//! What every run starts: the emulated world and a private Redis, and the services'
+//! environment, configured the way `sandbox serve` prints it.
 
-use std::{collections::HashMap, path::Path, time::Duration};
+use std::{collections::HashMap, time::Duration};
 
-use bridge_tests::{Persistence, RedisServer, ServiceProcess};
+use bridge_tests::{Persistence, RedisServer};
 use sandbox::demo::{services, world::World};
-use serde_json::Value;
 
 /// How long a process may take to log a line a run waits for.
 pub(crate) const WAIT: Duration = Duration::from_secs(60);
@@ -80,58 +79,6 @@ fn finish(parts: Vec<(&'static str, String)>, extra: &[(&str, String)]) -> HashM
         }
     }
     env
-}
-
-/// A service binary running, with its gRPC address.
-pub(crate) struct Service {
-    /// The process and its captured output.
-    pub(crate) process: ServiceProcess,
-    /// `127.0.0.1:PORT` of its gRPC port.
-    pub(crate) grpc: String,
-}
-
-impl Service {
-    /// Starts `binary` with `env` and waits until its gRPC port listens.
-    pub(crate) fn start(binary: &Path, env: &HashMap<String, String>) -> Self {
-        let process = ServiceProcess::start(binary, env).expect("the binary starts");
-        let line =
-            tokio::task::block_in_place(|| process.wait_for_log("gRPC server listening", WAIT))
-                .unwrap_or_else(|output| panic!("{output}"));
-        let grpc = line["address"]
-            .as_str()
-            .expect("an address field")
-            .to_owned();
-        Self { process, grpc }
-    }
-
-    /// The process id.
-    pub(crate) fn id(&self) -> u32 {
-        self.process.id()
-    }
-
-    /// Its JSON log lines.
-    pub(crate) fn logs(&self) -> Vec<Value> {
-        self.process
-            .lines()
-            .iter()
-            .filter_map(|line| serde_json::from_str(line).ok())
-            .collect()
-    }
-
-    /// Stops it with SIGTERM and waits; with `BENCH_LOG_DIR` set, keeps its output there as
-    /// `<name>-<pid>.log`, for reading step durations afterwards.
-    pub(crate) fn stop(mut self, name: &str) {
-        self.process.terminate();
-        tokio::task::block_in_place(|| self.process.wait(Duration::from_secs(10)));
-        if let Some(dir) = std::env::var_os("BENCH_LOG_DIR") {
-            let path = Path::new(&dir).join(format!("{name}-{}.log", self.process.id()));
-            let mut text = self.process.lines().join("\n");
-            text.push('\n');
-            if let Err(err) = std::fs::write(&path, text) {
-                eprintln!("cannot keep the log in {}: {err}", path.display());
-            }
-        }
-    }
 }
 
 /// Polls `probe` every millisecond until it returns `Some`, or panics after `limit`.
