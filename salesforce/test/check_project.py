@@ -7,8 +7,9 @@ Run by scripts/check-salesforce after `sf project convert source`:
 It checks that every XML file parses; that the converted package.xml names every component the
 source holds (so the converter skipped nothing); that the names the components use for each other
 (fields, picklist values, the custom permission, the event, the Lightning component) exist; and
-the properties that make one approval publish exactly one event and keep the bridge's own writes
-from publishing any; that field files agree with their names and list no picklist value twice, and
+the properties that make one approval publish exactly one event, start a new Order (a clone
+carries the original's activation fields) clean, and keep the bridge's own writes from publishing
+any, by walking the flows for each kind of save; that field files agree with their names and list no picklist value twice, and
 that the event has only the field types platform events have; and that the permission sets let
 the bridge read and write every field the fulfillment service declares it uses
 (fulfillment/src/orchestrator/fields_used.rs, beside this project) and let an operator write what
@@ -20,6 +21,8 @@ import re
 import sys
 from pathlib import Path
 from xml.etree import ElementTree
+
+import flow_cases
 
 NS = "http://soap.sforce.com/2006/04/metadata"
 Q = "{" + NS + "}"
@@ -250,18 +253,15 @@ def check_flows(default, fields, picklists):
         for element in ("recordCreates", "recordUpdates", "recordDeletes", "actionCalls"):
             if children(root, element):
                 problem(f"{before}: a before-save flow must only assign to $Record ({element})")
+        # Every new Order must meet the flow, whatever a clone copied into it; an update only
+        # when it is an approval.
+        if not re.match(r"\s*ISNEW\(\)\s*\|\|\s*\(", formula):
+            problem(f"{before}: must start for every new Order: the entry condition begins ISNEW() || (")
         if "ISCHANGED({!$Record.Status})" not in formula or '"Activated")' not in formula:
-            problem(f"{before}: must start only when Status changes to Activated")
-        assigned = {
-            text_of(i, "assignToReference"): text_of(i, "value/stringValue")
-            for a in children(root, "assignments")
-            for i in children(a, "assignmentItems")
-        }
-        if assigned.get("$Record.Activation_Status__c") != "Activating":
-            problem(f"{before}: must set Activation_Status__c to Activating")
-        for cleared in ("$Record.Activation_Error_Code__c", "$Record.Activation_Error_Message__c"):
-            if cleared not in assigned:
-                problem(f"{before}: must clear {cleared}")
+            problem(f"{before}: must start for an update only when Status changes to Activated")
+        statuses = picklists.get("Order.Activation_Status__c", set())
+        for finding in flow_cases.before_save_findings(root, statuses, CUSTOM_PERMISSION):
+            problem(f"{before}: {finding}")
 
     root = parse(after)
     if root is not None:
@@ -272,6 +272,11 @@ def check_flows(default, fields, picklists):
                 problem(f"{after}: must not {element}: only the event is created")
         if "ISCHANGED({!$Record.Activation_Status__c})" not in formula or '"Activating")' not in formula:
             problem(f"{after}: must start only when Activation_Status__c changes to Activating")
+        if "ISNEW()" not in formula:
+            # ISCHANGED is false on create: a new Order saved approved would publish nothing.
+            problem(f"{after}: must also start for a new Order that is Activating (ISNEW())")
+        for finding in flow_cases.after_save_findings(root, CUSTOM_PERMISSION, EVENT):
+            problem(f"{after}: {finding}")
         creates = children(root, "recordCreates")
         if len(creates) != 1 or text_of(creates[0], "object") != EVENT:
             problem(f"{after}: must create exactly one {EVENT}")

@@ -15,6 +15,8 @@ import check_project
 PROJECT = Path(__file__).resolve().parent.parent
 REPOSITORY = PROJECT.parent
 DEFAULT = Path("force-app/main/default")
+BEFORE_SAVE_FLOW = f"flows/{check_project.BEFORE_SAVE_FLOW}.flow-meta.xml"
+AFTER_SAVE_FLOW = f"flows/{check_project.AFTER_SAVE_FLOW}.flow-meta.xml"
 
 
 class BrokenCopies(unittest.TestCase):
@@ -64,6 +66,49 @@ class BrokenCopies(unittest.TestCase):
 
     def test_the_project_as_shipped_passes(self):
         self.assertEqual(self.problems(), [])
+
+    def test_a_new_order_that_keeps_the_whmcs_order_its_clone_copied_is_named(self):
+        self.edit(
+            BEFORE_SAVE_FLOW,
+            r"(?s)(<name>Reset_Copied_Activation</name>.*?)<assignmentItems>\s*"
+            r"<assignToReference>\$Record\.WHMCS_Order_ID__c</assignToReference>.*?</assignmentItems>\s*",
+            r"\1",
+        )
+        self.assert_named("a new Order (a clone of a provisioned one)", "WHMCS_Order_ID__c ends '1042', not cleared")
+
+    def test_a_new_order_that_is_not_reset_is_named(self):
+        # Without the rule for a new Order, a clone falls through to no outcome at all.
+        self.edit(BEFORE_SAVE_FLOW, r"(?s)<rules>\s*<name>Created</name>.*?</rules>\s*", "")
+        self.assert_named("a clone of one being provisioned", "Activation_Status__c ends 'Activating', not 'Not Started'")
+
+    def test_a_new_order_saved_approved_that_is_only_reset_is_named(self):
+        # Rules are tried in order: "Created" first would catch an approved new Order too.
+        self.edit(
+            BEFORE_SAVE_FLOW,
+            r"(?s)(<rules>\s*<name>Created_Approved</name>.*?</rules>\s*)(<rules>\s*<name>Created</name>.*?</rules>\s*)",
+            r"\2\1",
+        )
+        self.assert_named("a new Order saved approved", "ends 'Not Started', not 'Activating'")
+
+    def test_an_entry_condition_that_lets_a_new_order_through_unreset_is_named(self):
+        self.edit(BEFORE_SAVE_FLOW, r"ISNEW\(\)\s*\|\|\s*", "")
+        self.assert_named(check_project.BEFORE_SAVE_FLOW, "must start for every new Order")
+
+    def test_an_after_save_flow_that_skips_new_orders_is_named(self):
+        self.edit(AFTER_SAVE_FLOW, r"ISNEW\(\)\s*\|\|\s*", "")
+        self.assert_named(check_project.AFTER_SAVE_FLOW, "must also start for a new Order")
+
+    def test_a_bridge_skip_that_goes_on_to_the_reset_is_named(self):
+        self.edit(
+            BEFORE_SAVE_FLOW,
+            r"(<label>Bridge integration user</label>)",
+            r"<connector><targetReference>Reset_Copied_Activation</targetReference></connector>\1",
+        )
+        self.assert_named("a new Order the bridge saves", "Activation_Status__c ends 'Not Started', not 'Activated'")
+
+    def test_a_condition_the_walk_cannot_evaluate_is_named_not_guessed(self):
+        self.edit(BEFORE_SAVE_FLOW, "<operator>IsNull</operator>", "<operator>IsChanged</operator>")
+        self.assert_named("cannot follow the flow", "operator IsChanged")
 
     def test_a_picklist_value_listed_twice_in_any_casing_is_named(self):
         self.edit(
