@@ -5,8 +5,8 @@
 //! public key, issues opaque session tokens, answers SOQL queries from an in-memory set of
 //! Accounts, Products, Price Books, Orders and Order Products, applies `PATCH`es with the
 //! platform's validation, and runs the Record-Triggered Flow that publishes
-//! `OrderProvisionRequested__e` when a test approves an Order. Tests can inject faults,
-//! expire sessions, and read back every request.
+//! `OrderProvisionRequested__e` when a test approves an Order (and resets a clone of one).
+//! Tests can inject faults, expire sessions, and read back every request.
 //!
 //! The org's custom fields (labels, types, lengths, picklist values) and its platform event
 //! are read from the Salesforce DX project in `salesforce/` through
@@ -301,6 +301,22 @@ impl SalesforceEmulator {
         let mut state = self.shared.lock();
         let state = &mut *state;
         flow::retry(
+            &mut state.org,
+            &mut state.bus,
+            order_id,
+            &self.shared.approver_id,
+        )
+    }
+
+    /// Clones the Order (15- or 18-character id) as a user does in Salesforce: a new Draft Order
+    /// with the original's account, price book, start date and custom fields, and copies of its
+    /// order products. The shipped before-save Flow then resets it: `Not Started`, no error, no
+    /// `WHMCS_Order_ID__c`, nothing published. Returns the clone's id (`801…`); `None` when no
+    /// Order has that id.
+    pub fn clone_order(&self, order_id: &str) -> Option<String> {
+        let mut state = self.shared.lock();
+        let state = &mut *state;
+        flow::clone_order(
             &mut state.org,
             &mut state.bus,
             order_id,
