@@ -137,3 +137,35 @@ async fn journals_expire_only_after_their_run_ended() {
     let done: i64 = connection.ttl(journal_key(ORDER)).await.unwrap();
     assert!(done > 29 * 24 * 3600, "kept about 30 days, not {done}s");
 }
+
+/// A journal value that is not UTF-8 used to fail the whole read as a Redis error, so every
+/// Fulfill for the Order answered UNAVAILABLE ("retry later") for ever; now the field is named.
+#[tokio::test]
+async fn a_journal_value_that_is_not_utf8_is_an_unreadable_field() {
+    let redis = RedisServer::start().unwrap();
+    let mut connection = connect(&redis).await;
+    let journals = Journals::new(connection.clone());
+    let key = journal_key(ORDER);
+    let _: () = connection
+        .hset_multiple(
+            &key,
+            &[
+                ("fence", b"1".as_slice()),
+                ("state", b"running\xff".as_slice()),
+                ("caller", b"ingest\xfe".as_slice()),
+            ],
+        )
+        .await
+        .unwrap();
+
+    match journals.load(ORDER).await {
+        Err(StoreError::Format(error)) => assert_eq!(error.field, "state"),
+        other => panic!("expected the state field to be named, got {other:?}"),
+    }
+
+    // Text fields are read lossily: the journal stays readable.
+    let _: () = connection.hset(&key, "state", "failed").await.unwrap();
+    let journal = journals.load(ORDER).await.unwrap().expect("a journal");
+    assert_eq!(journal.state, RunState::Failed);
+    assert!(journal.caller.starts_with("ingest"));
+}

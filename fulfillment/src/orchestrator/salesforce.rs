@@ -8,6 +8,12 @@ use bridge_runtime::salesforce::{QueryResult, RestClient, RestError, SalesforceI
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+/// The most pages of OrderItems one Order's details may take. Salesforce pages child records
+/// in hundreds at least, so this is far beyond any real Order; it bounds a server that keeps
+/// answering `done: false` (with the same `nextRecordsUrl`, say), which would otherwise loop
+/// and accumulate items for ever.
+const MAX_ITEM_PAGES: usize = 100;
+
 /// The Order's fields the guard reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderStatus {
@@ -199,8 +205,19 @@ impl OrderRecords {
             return Ok(None);
         };
         let (mut details, mut next) = OrderDetails::from_row(row);
+        let mut pages = 1;
         while let Some(url) = next {
+            if pages >= MAX_ITEM_PAGES {
+                return Err(RestError::Protocol {
+                    status: 200,
+                    detail: format!(
+                        "the Order's items take more than {MAX_ITEM_PAGES} pages; the last page \
+                         pointed at {url:?}"
+                    ),
+                });
+            }
             next = details.add_items(self.rest.query_more(&url).await?);
+            pages += 1;
         }
         Ok(Some(details))
     }

@@ -374,10 +374,21 @@ impl Journals {
     /// The journal of `order_id`; `None` when there is none.
     pub async fn load(&self, order_id: &str) -> Result<Option<OrderJournal>, StoreError> {
         let mut redis = self.redis.clone();
-        let fields: HashMap<String, String> = redis.hgetall(journal_key(order_id)).await?;
-        if fields.is_empty() {
+        // Bytes, not Strings: a value that is not UTF-8 (a hand edit, a damaged restore) must
+        // read as an unreadable field (or lossy text), not as "Redis is unavailable" for ever.
+        let raw: HashMap<Vec<u8>, Vec<u8>> = redis.hgetall(journal_key(order_id)).await?;
+        if raw.is_empty() {
             return Ok(None);
         }
+        let fields: HashMap<String, String> = raw
+            .iter()
+            .map(|(name, value)| {
+                (
+                    String::from_utf8_lossy(name).into_owned(),
+                    String::from_utf8_lossy(value).into_owned(),
+                )
+            })
+            .collect();
         Ok(Some(OrderJournal::from_fields(&fields)?))
     }
 
