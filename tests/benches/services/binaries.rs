@@ -12,8 +12,11 @@ use std::{
     time::SystemTime,
 };
 
-/// The folders whose sources end up in the two binaries.
-const SOURCES: &[&str] = &["ingest/src", "fulfillment/src", "runtime/src", "proto"];
+/// The folders whose sources end up in each binary.
+const SOURCES: &[(&str, &[&str])] = &[
+    ("ingest", &["ingest/src", "runtime/src", "proto"]),
+    ("fulfillment", &["fulfillment/src", "runtime/src", "proto"]),
+];
 
 /// Where the binaries are.
 #[derive(Debug, Clone)]
@@ -33,11 +36,11 @@ impl Binaries {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let newest_source = SOURCES
-            .iter()
-            .filter_map(|folder| newest(&root.join(folder)))
-            .max();
-        for binary in [&ingest, &fulfillment] {
+        for ((_, folders), binary) in SOURCES.iter().zip([&ingest, &fulfillment]) {
+            let newest_source = folders
+                .iter()
+                .filter_map(|folder| newest(&root.join(folder)))
+                .max();
             let built = std::fs::metadata(binary)
                 .and_then(|meta| meta.modified())
                 .map_err(|_| instructions(binary, "is missing"))?;

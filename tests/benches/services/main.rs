@@ -12,9 +12,12 @@
 //! `Fulfill` server, a bare Pub/Sub subscriber, a plain `Fulfill` loop): started with
 //! `BENCH_ROLE` set, it becomes that process instead.
 //!
-//! Scale with `BENCH_EVENTS`, `BENCH_LATENCY_EVENTS`, `BENCH_LATENCY_RATE`, `BENCH_ORDERS`,
-//! `BENCH_UPSTREAM_LATENCY_MS`, `BENCH_STARTS`, and choose sections with `BENCH_ONLY`
-//! (`throughput,latency,fulfillment,memory,startup`).
+//! Scale with `BENCH_EVENTS`, `BENCH_ROUNDS`, `BENCH_LATENCY_EVENTS`, `BENCH_LATENCY_RATE`,
+//! `BENCH_ORDERS`, `BENCH_ORDER_CONCURRENCY`, `BENCH_UPSTREAM_LATENCY_MS`, `BENCH_STARTS`, and
+//! choose sections with `BENCH_ONLY` (`throughput,latency,fulfillment,memory,startup`). For
+//! profiling: `BENCH_LOG_DIR` keeps the services' logs, `BENCH_SERVICE_ENV` sets variables on
+//! every service (`NAME=value;NAME=value`), `BENCH_REDIS_AOF=0` turns Redis persistence off,
+//! and `BENCH_ALLOW_STALE` measures binaries older than their sources.
 
 #![allow(
     clippy::unwrap_used,
@@ -28,6 +31,7 @@ mod binaries;
 mod child;
 mod fulfill_loop;
 mod fulfillment_floor;
+mod fulfillment_round;
 mod fulfillment_run;
 mod ingest_latency;
 mod ingest_load;

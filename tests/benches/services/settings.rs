@@ -13,9 +13,13 @@ pub(crate) struct Settings {
     pub(crate) latency_events: usize,
     /// Events published per second in the latency run (`BENCH_LATENCY_RATE`).
     pub(crate) latency_rate: u32,
-    /// Orders fulfilled in the fulfillment run (`BENCH_ORDERS`); at most 2,000, since the
-    /// emulated org allows 15,000 API calls a day and an Order makes a few.
+    /// Orders fulfilled in each round of the fulfillment run (`BENCH_ORDERS`); at most 4,000
+    /// over all rounds, since the emulated org allows 15,000 API calls a day and an Order
+    /// makes three.
     pub(crate) orders: usize,
+    /// Rounds of the throughput runs, each beside its own limits (`BENCH_ROUNDS`); the
+    /// median round is reported.
+    pub(crate) rounds: usize,
     /// Orders in flight at once (`BENCH_ORDER_CONCURRENCY`).
     pub(crate) order_concurrency: usize,
     /// Latency added to every Salesforce and WHMCS answer (`BENCH_UPSTREAM_LATENCY_MS`).
@@ -31,13 +35,15 @@ pub(crate) struct Settings {
 impl Settings {
     /// Reads the variables, with defaults for those unset or unreadable.
     pub(crate) fn from_env() -> Self {
+        let rounds = number("BENCH_ROUNDS", 3).clamp(1, 9);
         Self {
             events: number("BENCH_EVENTS", 100_000).max(100),
             latency_events: number("BENCH_LATENCY_EVENTS", 1_000).max(10),
             latency_rate: u32::try_from(number("BENCH_LATENCY_RATE", 100))
                 .unwrap_or(100)
                 .clamp(1, 10_000),
-            orders: number("BENCH_ORDERS", 1_000).clamp(50, 2_000),
+            orders: number("BENCH_ORDERS", 1_000).clamp(50, 4_000 / rounds),
+            rounds,
             order_concurrency: number("BENCH_ORDER_CONCURRENCY", 50).clamp(1, 100),
             upstream_latency: Duration::from_millis(
                 u64::try_from(number("BENCH_UPSTREAM_LATENCY_MS", 20)).unwrap_or(20),
