@@ -54,6 +54,12 @@ fn main() {
         return;
     }
 
+    // `cargo test --all-targets` runs this too, without `--bench`: a test run is no place for
+    // minutes of load on the machine.
+    if !std::env::args().any(|arg| arg == "--bench") {
+        println!("the services benchmark runs only under `cargo bench`");
+        return;
+    }
     let settings = Settings::from_env();
     let binaries = binaries::Binaries::locate().unwrap_or_else(|problem| {
         eprintln!("{problem}");
