@@ -88,7 +88,9 @@ pub(crate) async fn run(binaries: &Binaries, settings: &Settings) -> Section {
     }
     let peak_rss = sampler.peak();
     let memory = procfs::memory(pid);
+    drop(target);
     service.stop().await;
+    ground.stop().await;
 
     rounds.sort_by(|a, b| a.ratio().total_cmp(&b.ratio()));
     report(settings, &rounds, idle, memory, peak_rss)

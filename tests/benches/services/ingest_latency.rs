@@ -76,6 +76,7 @@ pub(crate) async fn run(binaries: &Binaries, settings: &Settings) -> Section {
     let floor_sent =
         fulfill_loop::paced_send_times(&instant.address, count, settings.latency_rate).await;
     let floor_arrivals = instant.arrivals().await;
+    ground.stop().await;
     let floor = Spread::of(
         floor_sent
             .iter()

@@ -67,6 +67,7 @@ pub(crate) async fn run(binaries: &Binaries, _settings: &Settings) -> Section {
     let loaded = procfs::memory(pid);
     let peak_rss = sampler.peak();
     ingest.stop().await;
+    ground.stop().await;
 
     let mut section = Section::new("4. ingest memory");
     section.at_most("VmRSS at idle", mb(idle.rss), mb(IDLE_LIMIT), "MB");

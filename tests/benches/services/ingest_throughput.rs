@@ -82,6 +82,7 @@ pub(crate) async fn run(binaries: &Binaries, settings: &Settings) -> Section {
         .await;
         rounds.push(round);
     }
+    ground.stop().await;
     rounds.sort_by(|a, b| a.ratio().total_cmp(&b.ratio()));
     let median = &rounds[rounds.len() / 2];
 

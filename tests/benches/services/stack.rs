@@ -33,6 +33,11 @@ impl Ground {
         Self { world, redis }
     }
 
+    /// Stops the emulators (Redis stops when dropped).
+    pub(crate) async fn stop(self) {
+        self.world.shutdown().await;
+    }
+
     /// ingest's environment, dispatching to `fulfillment` (`host:port`), with `extra` on top.
     pub(crate) fn ingest_env(
         &self,

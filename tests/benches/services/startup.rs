@@ -59,6 +59,7 @@ pub(crate) async fn run(binaries: &Binaries, settings: &Settings) -> Section {
         );
         section.detail(format!("{name}: {}", spread.describe()));
     }
+    ground.stop().await;
     section
 }
 
