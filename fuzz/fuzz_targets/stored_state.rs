@@ -47,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
         1 => check_journal_fields(rest),
         _ => {
             let mut input = Unstructured::new(rest);
-            if let Ok(writes) = Vec::<Write>::arbitrary(&mut input) {
+            if let Ok(writes) = Vec::<Call>::arbitrary(&mut input) {
                 check_writes(&writes);
             }
         }
@@ -140,7 +140,7 @@ fn apply(hash: &mut HashMap<String, String>, update: &JournalUpdate) {
 
 /// One call of the journal's writer, with values as the product could pass them.
 #[derive(Debug, Arbitrary)]
-enum Write {
+enum Call {
     State(u8),
     Progress(u8),
     WhmcsClient(u64),
@@ -164,7 +164,7 @@ enum Write {
 #[derive(Default)]
 struct Expected(OrderJournal);
 
-fn check_writes(writes: &[Write]) {
+fn check_writes(writes: &[Call]) {
     let mut hash = HashMap::new();
     // The lock script draws the fence before any write.
     hash.insert("fence".to_owned(), "1".to_owned());
@@ -183,12 +183,12 @@ impl Expected {
     fn record(
         &mut self,
         update: JournalUpdate,
-        write: &Write,
+        write: &Call,
         hash: &mut HashMap<String, String>,
     ) -> JournalUpdate {
         let journal = &mut self.0;
         match write {
-            Write::State(which) => {
+            Call::State(which) => {
                 let state = [
                     RunState::New,
                     RunState::Running,
@@ -198,16 +198,16 @@ impl Expected {
                 journal.state = state;
                 update.state(state)
             }
-            Write::Progress(which) => {
+            Call::Progress(which) => {
                 let progress = progress(*which);
                 journal.progress = progress;
                 update.progress(progress)
             }
-            Write::WhmcsClient(id) => {
+            Call::WhmcsClient(id) => {
                 journal.whmcs_client_id = Some(*id).filter(|id| *id > 0);
                 update.whmcs_client(*id)
             }
-            Write::WhmcsOrder {
+            Call::WhmcsOrder {
                 order_id,
                 service_ids,
                 invoice_id,
@@ -221,7 +221,7 @@ impl Expected {
                 journal.whmcs_invoice_id = invoice_id.clone();
                 update.whmcs_order(&order_id, &service_ids, invoice_id.as_deref())
             }
-            Write::Error(error) => {
+            Call::Error(error) => {
                 let error = error.as_ref().map(|(code, message, step)| RecordedError {
                     code: code.clone(),
                     message: message.clone(),
@@ -231,7 +231,7 @@ impl Expected {
                 journal.last_error = error.clone().filter(|error| !error.code.is_empty());
                 update.error(error.as_ref())
             }
-            Write::PendingWrite(pending, event) => {
+            Call::PendingWrite(pending, event) => {
                 let pending = pending.map(|activated| {
                     if activated {
                         PendingWrite::Activated
@@ -243,31 +243,31 @@ impl Expected {
                 journal.pending_event = event.clone();
                 update.pending_write(pending, event)
             }
-            Write::Creating(client_id, until_ms) => {
+            Call::Creating(client_id, until_ms) => {
                 journal.progress = WhmcsProgress::Creating;
                 journal.whmcs_client_id = Some(*client_id).filter(|id| *id > 0);
                 journal.creating_until_ms = *until_ms;
                 update.creating(*client_id, *until_ms)
             }
-            Write::AddOrderAnswered => {
+            Call::AddOrderAnswered => {
                 journal.creating_until_ms = 0;
                 update.add_order_answered()
             }
-            Write::ForgetWhmcsOrder => {
+            Call::ForgetWhmcsOrder => {
                 journal.progress = WhmcsProgress::None;
                 journal.whmcs_order_id = None;
                 journal.whmcs_service_ids.clear();
                 journal.whmcs_invoice_id = None;
                 update.forget_whmcs_order()
             }
-            Write::RunStarted(attempts, caller, correlation_id) => {
+            Call::RunStarted(attempts, caller, correlation_id) => {
                 journal.attempts = *attempts;
                 journal.caller = caller.clone();
                 journal.correlation_id = correlation_id.clone();
                 journal.steps.clear();
                 update.run_started(*attempts, caller, correlation_id)
             }
-            Write::Steps(steps) => {
+            Call::Steps(steps) => {
                 let steps: Vec<RecordedStep> = steps
                     .iter()
                     .map(|(name, status, duration_ms)| RecordedStep {
@@ -279,7 +279,7 @@ impl Expected {
                 journal.steps = steps.clone();
                 update.steps(&steps)
             }
-            Write::Flush => {
+            Call::Flush => {
                 apply(hash, &update);
                 JournalUpdate::new()
             }
