@@ -10,11 +10,13 @@
 mod http;
 mod keys;
 mod log_scan;
+mod poll;
 mod process;
 mod redis_server;
 
 pub use http::http_get;
 pub use keys::TestKeys;
 pub use log_scan::{CapturedLogs, assert_no_secrets, find_secrets};
+pub use poll::poll_until;
 pub use process::{ServiceProcess, workspace_binary};
 pub use redis_server::{Persistence, RedisServer, RedisServerError};

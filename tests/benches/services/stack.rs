@@ -87,19 +87,12 @@ fn finish(parts: Vec<(&'static str, String)>, extra: &[(&str, String)]) -> HashM
 }
 
 /// Polls `probe` every millisecond until it returns `Some`, or panics after `limit`.
-pub(crate) async fn poll<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> T
+pub(crate) async fn poll<T, F, Fut>(what: &str, limit: Duration, probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let started = tokio::time::Instant::now();
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(started.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    bridge_tests::poll_until(what, limit, Duration::from_millis(1), probe).await
 }
 
 /// A well-formed 15-character Order id, unique per `prefix` and `n` (`prefix` is 2 letters).

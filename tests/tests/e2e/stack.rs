@@ -188,17 +188,10 @@ impl Stack {
 }
 
 /// Polls `probe` every 50 ms until it returns `Some`, or panics after [`WAIT`].
-pub(crate) async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let started = tokio::time::Instant::now();
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(started.elapsed() < WAIT, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    bridge_tests::poll_until(what, WAIT, Duration::from_millis(50), probe).await
 }

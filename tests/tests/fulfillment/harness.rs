@@ -321,19 +321,12 @@ pub(crate) fn with_token<T>(request: T, token: &str) -> Request<T> {
 }
 
 /// Polls `probe` every 50 ms until it returns `Some`, or panics after `deadline`.
-pub(crate) async fn eventually<T, F, Fut>(what: &str, deadline: Duration, mut probe: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, deadline: Duration, probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let started = tokio::time::Instant::now();
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(started.elapsed() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    bridge_tests::poll_until(what, deadline, Duration::from_millis(50), probe).await
 }
 
 /// A crash hook that stops the first run reaching `point`, and no later one.

@@ -320,17 +320,10 @@ pub(crate) fn order_id(n: u64) -> String {
 }
 
 /// Polls `probe` every 25 ms until it returns `Some`, or panics after `deadline`.
-pub(crate) async fn eventually<T, F, Fut>(what: &str, deadline: Duration, mut probe: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, deadline: Duration, probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let started = tokio::time::Instant::now();
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(started.elapsed() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    bridge_tests::poll_until(what, deadline, Duration::from_millis(25), probe).await
 }

@@ -192,19 +192,12 @@ async fn channel(address: &str) -> Channel {
 }
 
 /// Polls `probe` every 50 ms until it returns `Some`, or panics after [`WAIT`].
-async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+async fn eventually<T, F, Fut>(what: &str, probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let started = tokio::time::Instant::now();
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(started.elapsed() < WAIT, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    bridge_tests::poll_until(what, WAIT, Duration::from_millis(50), probe).await
 }
 
 /// Waits until the health service reports `service` SERVING, as the kubelet's probe would.
