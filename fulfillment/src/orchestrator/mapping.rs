@@ -67,8 +67,10 @@ impl MappingReport {
     pub fn order_lines(&self) -> Vec<OrderLine> {
         let mut lines = Vec::new();
         for item in self.items.iter().filter(|item| item.mapped) {
-            let (Ok(pid), Some(cycle)) = (
-                item.whmcs_product_id.parse::<u64>(),
+            // The same reading the mapping judged the item by, so a mapped item always
+            // becomes its lines.
+            let (Some(pid), Some(cycle)) = (
+                parse_product_id(&item.whmcs_product_id),
                 whmcs_cycle(&item.billing_cycle),
             ) else {
                 continue;
@@ -139,10 +141,12 @@ pub fn whmcs_cycle(salesforce: &str) -> Option<WhmcsCycle> {
 
 /// The WHMCS product id an item names, when it names one.
 pub(super) fn product_id(item: &OrderItem) -> Option<u64> {
-    item.whmcs_product_id
-        .as_deref()
-        .and_then(|text| text.trim().parse().ok())
-        .filter(|pid| *pid > 0)
+    item.whmcs_product_id.as_deref().and_then(parse_product_id)
+}
+
+/// `WH_Product_ID__c`'s text as a WHMCS product id: digits, surrounding spaces aside, not zero.
+fn parse_product_id(text: &str) -> Option<u64> {
+    text.trim().parse().ok().filter(|pid| *pid > 0)
 }
 
 /// Maps every item against the WHMCS `products` (by pid) in the client's `currency`.
@@ -246,6 +250,23 @@ fn unmapped_reason(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_product_id_with_spaces_around_it_maps_and_becomes_its_lines() {
+        let report = map_items(
+            &[item(Some(" 1 "), Some("Monthly"), Some(2.0))],
+            &products(),
+            Some("USD"),
+        );
+        assert!(report.is_complete(), "{report:?}");
+        let lines = report.order_lines();
+        assert_eq!(
+            lines.len(),
+            2,
+            "a mapped item is never dropped from the order"
+        );
+        assert!(lines.iter().all(|line| line.pid == 1));
+    }
 
     #[test]
     fn every_listed_cycle_maps_and_distinct_cycles_stay_distinct() {

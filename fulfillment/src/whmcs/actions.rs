@@ -154,17 +154,18 @@ impl Product {
 }
 
 impl CreatedOrder {
-    /// Reads `AddOrder`'s success envelope; one without an `orderid` is a protocol error.
+    /// Reads `AddOrder`'s success envelope; one without an `orderid` (or with `0`, which no
+    /// WHMCS order has) is a protocol error.
     pub fn from_answer(answer: &Value) -> Result<Self, WhmcsError> {
-        let order_id =
-            answer
-                .get("orderid")
-                .and_then(as_u64)
-                .ok_or_else(|| WhmcsError::Protocol {
-                    action: "AddOrder",
-                    status: 200,
-                    detail: "the answer has no orderid".into(),
-                })?;
+        let order_id = answer
+            .get("orderid")
+            .and_then(as_u64)
+            .filter(|id| *id > 0)
+            .ok_or_else(|| WhmcsError::Protocol {
+                action: "AddOrder",
+                status: 200,
+                detail: "the answer has no orderid".into(),
+            })?;
         let mut service_ids = id_list(answer.get("serviceids"));
         if service_ids.is_empty() {
             service_ids = id_list(answer.get("productids"));
@@ -373,4 +374,25 @@ fn read_order(order: &Value) -> Option<ExistingOrder> {
             .map(|id| id.to_string()),
         service_ids,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn an_add_order_answer_needs_a_real_order_id() {
+        let created = CreatedOrder::from_answer(&json!({"result": "success", "orderid": 7}))
+            .expect("an order id");
+        assert_eq!(created.order_id, "7");
+        for answer in [
+            json!({"result": "success"}),
+            json!({"result": "success", "orderid": 0}),
+            json!({"result": "success", "orderid": "0"}),
+        ] {
+            assert!(CreatedOrder::from_answer(&answer).is_err(), "{answer}");
+        }
+    }
 }
