@@ -22,8 +22,9 @@ use bridge_runtime::salesforce::SalesforceId;
 use ingest::event::{PoisonReason, cap_allocations, decode_order_id, parse_schema};
 use libfuzzer_sys::fuzz_target;
 
-/// The channel's schema exactly as the emulated `GetSchema` serves it, `uuid` attribute included
-/// (the text of the sandbox's `ORDER_SCHEMA_BODY`).
+/// The channel's schema for the `salesforce/` project: the fields, types and order the emulated
+/// `GetSchema` serves (so the same schema id; only the made-up field id in a `doc` differs), with
+/// a `uuid` attribute as some real answers carry.
 const CHANNEL_SCHEMA: &str = r#"{"type":"record","name":"OrderProvisionRequested__e","namespace":"com.sforce.eventbus","fields":[{"name":"CreatedDate","type":"long","doc":"CreatedDate:DateTime"},{"name":"CreatedById","type":"string","doc":"CreatedBy:EntityId"},{"name":"OrderId__c","type":["null","string"],"doc":"Data:Text:00N5e00000Q1aAA","default":null}],"uuid":"fuzz"}"#;
 
 /// The richer example schema of the Pub/Sub fact sheet (§5.5), id `T81xDFrCD7RmXBKAiSlc4Q`.
